@@ -1,0 +1,92 @@
+import type { KafkaSettings } from '../connection/kafka-client.js';
+import { didYouMean } from './did-you-mean.js';
+import { KarafkaConfigError } from './karafka-config.error.js';
+
+type SettingKind = 'string' | 'number' | 'boolean' | 'secret';
+
+/**
+ * The librdkafka keys (Karafka's `config.kafka`) this project understands, client-agnostic.
+ * Whether the active client can honour each one is the client's own mapping's business.
+ */
+export const KNOWN_KAFKA_SETTINGS: Readonly<Record<string, SettingKind>> = {
+  'bootstrap.servers': 'string',
+  'client.id': 'string',
+  'security.protocol': 'string',
+  'sasl.mechanisms': 'string',
+  'sasl.username': 'string',
+  'sasl.password': 'secret',
+  'ssl.ca.pem': 'string',
+  'ssl.certificate.pem': 'string',
+  'ssl.key.pem': 'secret',
+  'ssl.ca.location': 'string',
+  'ssl.certificate.location': 'string',
+  'ssl.key.location': 'string',
+  'ssl.key.password': 'secret',
+  'enable.ssl.certificate.verification': 'boolean',
+  'ssl.endpoint.identification.algorithm': 'string',
+  'session.timeout.ms': 'number',
+  'heartbeat.interval.ms': 'number',
+  'max.poll.interval.ms': 'number',
+  'fetch.min.bytes': 'number',
+  'fetch.wait.max.ms': 'number',
+  'max.partition.fetch.bytes': 'number',
+  'fetch.max.bytes': 'number',
+  'socket.timeout.ms': 'number',
+  'socket.connection.setup.timeout.ms': 'number',
+  'request.timeout.ms': 'number',
+  'retry.backoff.ms': 'number',
+  'reconnect.backoff.ms': 'number',
+  'reconnect.backoff.max.ms': 'number',
+  'statistics.interval.ms': 'number',
+  'group.instance.id': 'string',
+  'partition.assignment.strategy': 'string',
+};
+
+/** Keys whose values never reach a log line, an error message or a health body. */
+export const SECRET_KAFKA_SETTINGS = Object.keys(KNOWN_KAFKA_SETTINGS).filter(
+  (key) => KNOWN_KAFKA_SETTINGS[key] === 'secret',
+);
+
+/** Settings the engine owns itself, and which option to use instead. */
+const ENGINE_OWNED: Record<string, string> = {
+  'group.id': 'set `groupId` on the module or on @Consumer',
+  'enable.auto.commit': 'offsets are committed by the engine after processing; use `manualOffsetManagement` to mark yourself',
+  'auto.offset.reset': 'use `initialOffset: "earliest" | "latest"` on the module or on @Consumer',
+  'enable.auto.offset.store': 'use `manualOffsetManagement` on @Consumer',
+};
+
+/** Checks keys and value types of a `kafka` block; `path` is where it sits in the options. */
+export function validateKafkaSettings(settings: unknown, path: string): KafkaSettings {
+  if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) {
+    throw new KarafkaConfigError(path, 'must be an object of librdkafka-style keys', `pass e.g. { 'bootstrap.servers': 'localhost:9092' }`);
+  }
+  const known = Object.keys(KNOWN_KAFKA_SETTINGS);
+  for (const [key, value] of Object.entries(settings as Record<string, unknown>)) {
+    const field = `${path}['${key}']`;
+    if (key in ENGINE_OWNED) {
+      throw new KarafkaConfigError(field, 'is managed by nestjs-karafka', ENGINE_OWNED[key]);
+    }
+    const kind = KNOWN_KAFKA_SETTINGS[key];
+    if (!kind) {
+      throw new KarafkaConfigError(field, 'is not a supported kafka setting', didYouMean(key, known));
+    }
+    if (value === undefined) continue;
+    const expected = kind === 'secret' ? 'string' : kind;
+    if (typeof value !== expected) {
+      throw new KarafkaConfigError(field, `must be a ${expected}, got ${typeof value}`, `set it to a ${expected}`);
+    }
+    if (expected === 'number' && (!Number.isFinite(value) || (value as number) < 0)) {
+      throw new KarafkaConfigError(field, 'must be a non-negative finite number', 'use a number of milliseconds or bytes');
+    }
+  }
+  return settings as KafkaSettings;
+}
+
+/** A copy fit for logs and `karafka info`: secret values replaced. */
+export function redactKafkaSettings(settings: KafkaSettings): KafkaSettings {
+  const redacted: KafkaSettings = { ...settings };
+  for (const key of SECRET_KAFKA_SETTINGS) {
+    if (redacted[key] !== undefined) redacted[key] = '[redacted]';
+  }
+  return redacted;
+}

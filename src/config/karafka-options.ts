@@ -1,0 +1,110 @@
+import type { KafkaSettings } from '../connection/kafka-client.js';
+
+/** Where a new consumer group starts reading a partition with no committed offset. */
+export type InitialOffset = 'earliest' | 'latest';
+
+/** Karafka's `pause_timeout`, `pause_max_timeout` and `pause_with_exponential_backoff`. */
+export interface PauseOptions {
+  /** First pause after an error, in ms. Default 1,000. */
+  timeout: number;
+  /** Longest pause, in ms. Default 30,000. */
+  maxTimeout: number;
+  /** Double the pause on each consecutive error. Default true. */
+  withExponentialBackoff: boolean;
+}
+
+/** Karafka's Kubernetes liveness thresholds. */
+export interface LivenessOptions {
+  /** Unhealthy when a subscription group has not polled for this long, in ms. Default 300,000. */
+  pollingTtl: number;
+  /** Unhealthy when one consume/revoked/shutdown job runs for this long, in ms. Default 300,000. */
+  consumingTtl: number;
+}
+
+/** Maps the names users write to the names used on the cluster (Heroku's KAFKA_PREFIX, environments). */
+export interface NameMapper {
+  topic?(name: string): string;
+  consumerGroup?(name: string): string;
+}
+
+/**
+ * What to do when the engine fails for good (the client crashed and will not restart,
+ * authentication keeps failing): `'log'` leaves it to the host (health turns DOWN), `'exit'`
+ * exits the process non-zero so systemd or Kubernetes restarts it, or a function of yours.
+ */
+export type CriticalErrorPolicy = 'log' | 'exit' | ((error: Error) => void);
+
+/** OAUTHBEARER token as Karafka's `oauthbearer_set_token` takes it. */
+export interface OAuthToken {
+  token: string;
+  lifetimeMs: number;
+  principal: string;
+}
+
+export interface OAuthOptions {
+  /** Called whenever a token is needed or due; return a token or throw with the reason. */
+  tokenProvider: () => Promise<OAuthToken> | OAuthToken;
+}
+
+/** Options of `KarafkaModule.forRoot`. Only `kafka['bootstrap.servers']` is required. */
+export interface KarafkaModuleOptions {
+  /** librdkafka-style settings, as Karafka's `config.kafka`. */
+  kafka: KafkaSettings;
+  /** Default 'karafka'. */
+  clientId?: string;
+  /** Default consumer group id. Default 'app'. */
+  groupId?: string;
+  /** Batches processed at once across all partitions. Default 5. */
+  concurrency?: number;
+  /** Most messages handed to one `consume` call. Default 100. */
+  maxMessages?: number;
+  /** Longest wait of one fetch when no data is there, in ms. Default 1,000. */
+  maxWaitTime?: number;
+  /** How long stop waits for in-flight work, in ms. Default 60,000; must exceed maxWaitTime. */
+  shutdownTimeout?: number;
+  /** Default 'earliest'. */
+  initialOffset?: InitialOffset;
+  /** Start the engine when the Nest app bootstraps. Default true. */
+  autoStart?: boolean;
+  /** Prepended to every topic and consumer group id (Heroku's KAFKA_PREFIX). */
+  prefix?: string;
+  /** Maps topic and group names; applied before `prefix`. */
+  names?: NameMapper;
+  pause?: Partial<PauseOptions>;
+  liveness?: Partial<LivenessOptions>;
+  /** Default 'log'; the `karafka server` CLI uses 'exit'. */
+  onCriticalError?: CriticalErrorPolicy;
+  /** Log lifecycle, rebalances and errors through Nest's Logger. Default true. */
+  logging?: boolean;
+  /** The host's own shutdown deadline in ms, if it has one: a warning is logged when it is shorter than shutdownTimeout. */
+  hostShutdownTimeout?: number;
+  oauth?: OAuthOptions;
+}
+
+/** Options after defaults were applied and validation passed. */
+export interface ResolvedKarafkaOptions
+  extends Required<Omit<KarafkaModuleOptions, 'names' | 'pause' | 'liveness' | 'hostShutdownTimeout' | 'oauth' | 'prefix'>> {
+  prefix: string;
+  names: NameMapper;
+  pause: PauseOptions;
+  liveness: LivenessOptions;
+  hostShutdownTimeout?: number;
+  oauth?: OAuthOptions;
+}
+
+export const DEFAULT_PAUSE: PauseOptions = { timeout: 1_000, maxTimeout: 30_000, withExponentialBackoff: true };
+export const DEFAULT_LIVENESS: LivenessOptions = { pollingTtl: 300_000, consumingTtl: 300_000 };
+
+export const DEFAULT_OPTIONS = {
+  clientId: 'karafka',
+  groupId: 'app',
+  concurrency: 5,
+  maxMessages: 100,
+  maxWaitTime: 1_000,
+  shutdownTimeout: 60_000,
+  initialOffset: 'earliest',
+  autoStart: true,
+  prefix: '',
+  onCriticalError: 'log',
+  logging: true,
+} as const satisfies Partial<KarafkaModuleOptions>;

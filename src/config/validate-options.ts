@@ -1,0 +1,83 @@
+import { KarafkaConfigError } from './karafka-config.error.js';
+import { validateKafkaSettings } from './kafka-settings.js';
+import {
+  DEFAULT_LIVENESS,
+  DEFAULT_OPTIONS,
+  DEFAULT_PAUSE,
+  type KarafkaModuleOptions,
+  type ResolvedKarafkaOptions,
+} from './karafka-options.js';
+import {
+  boolean,
+  either,
+  func,
+  milliseconds,
+  nonEmptyString,
+  oneOf,
+  positiveInteger,
+  shape,
+} from './option-checks.js';
+
+export const pauseChecks = shape({ timeout: milliseconds, maxTimeout: milliseconds, withExponentialBackoff: boolean });
+
+
+const moduleChecks = shape({
+  kafka: (value, path) => void validateKafkaSettings(value, path),
+  clientId: nonEmptyString,
+  groupId: nonEmptyString,
+  concurrency: positiveInteger,
+  maxMessages: positiveInteger,
+  maxWaitTime: milliseconds,
+  shutdownTimeout: milliseconds,
+  initialOffset: oneOf('earliest', 'latest'),
+  autoStart: boolean,
+  prefix: (value, path) => {
+    if (typeof value !== 'string') throw new KarafkaConfigError(path, 'must be a string', "use e.g. 'smoothboulder-1234.' or ''");
+  },
+  names: shape({ topic: func, consumerGroup: func }),
+  pause: pauseChecks,
+  liveness: shape({ pollingTtl: milliseconds, consumingTtl: milliseconds }),
+  onCriticalError: either(`'log', 'exit' or a function`, oneOf('log', 'exit'), func),
+  logging: boolean,
+  hostShutdownTimeout: milliseconds,
+  oauth: shape({ tokenProvider: func }),
+});
+
+/**
+ * Applies Karafka's defaults and checks every option. Throws {@link KarafkaConfigError} naming
+ * the field and the fix, at boot, so nothing fails later instead.
+ */
+export function resolveKarafkaOptions(options: KarafkaModuleOptions): ResolvedKarafkaOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new KarafkaConfigError('KarafkaModule options', 'are missing', "pass { kafka: { 'bootstrap.servers': 'localhost:9092' } }");
+  }
+  moduleChecks(options, '');
+  if (options.kafka === undefined) {
+    throw new KarafkaConfigError('kafka', 'is required', "pass kafka: { 'bootstrap.servers': 'host:9092' }");
+  }
+  const resolved: ResolvedKarafkaOptions = {
+    ...DEFAULT_OPTIONS,
+    ...stripUndefined(options),
+    names: options.names ?? {},
+    pause: { ...DEFAULT_PAUSE, ...stripUndefined(options.pause ?? {}) },
+    liveness: { ...DEFAULT_LIVENESS, ...stripUndefined(options.liveness ?? {}) },
+  };
+  if (resolved.shutdownTimeout <= resolved.maxWaitTime) {
+    throw new KarafkaConfigError(
+      'shutdownTimeout',
+      `(${resolved.shutdownTimeout} ms) must exceed maxWaitTime (${resolved.maxWaitTime} ms), or a stop could time out while one fetch is still waiting`,
+      'raise shutdownTimeout or lower maxWaitTime',
+    );
+  }
+  if (resolved.pause.maxTimeout < resolved.pause.timeout) {
+    throw new KarafkaConfigError('pause.maxTimeout', `(${resolved.pause.maxTimeout} ms) is below pause.timeout (${resolved.pause.timeout} ms)`, 'make maxTimeout at least timeout');
+  }
+  if (resolved.kafka['bootstrap.servers'] === undefined) {
+    throw new KarafkaConfigError("kafka['bootstrap.servers']", 'is required', "set it to a comma list of host:port, e.g. 'localhost:9092'");
+  }
+  return resolved;
+}
+
+export function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,114 @@
+/**
+ * The one small interface the engine talks to. Only `connection/<client>/` imports a Kafka
+ * client library; everything else sees these types, so a librdkafka client can join later.
+ */
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** `offset` is the next offset to read (last processed + 1), as Kafka commits it. */
+export interface TopicPartitionOffset extends TopicPartition {
+  offset: number;
+}
+
+export type RawHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+
+export interface RawMessage {
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RawHeaders;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+}
+
+export interface FetchedBatch extends TopicPartition {
+  /** The offset this fetch asked for: tells a fresh batch from one fetched before a seek. */
+  fetchedOffset: number;
+  highWatermark: number;
+  messages: RawMessage[];
+}
+
+/** What the engine hears from a consumer client. Handlers must not throw. */
+export interface ConsumerClientHandlers {
+  /**
+   * A batch of one topic-partition, never empty. Returns true when the engine took it: the
+   * client then moves its fetch position past it. False leaves the position where it was.
+   */
+  onBatch(batch: FetchedBatch): boolean;
+  /** One iteration of the fetch loop, also an empty long poll: the polling stamp. */
+  onPoll(): void;
+  /** The group was joined; `assignment` is everything this member owns now. */
+  onAssigned(assignment: TopicPartition[]): void;
+  /** The client learned that a rebalance started; ownership is uncertain until onAssigned. */
+  onRebalancing(): void;
+  /** The client died. `willRestart` false means it stays dead (a fatal error). */
+  onCrash(error: Error, willRestart: boolean): void;
+}
+
+export interface ConsumerSubscription {
+  topic: string;
+  fromBeginning: boolean;
+}
+
+export interface ConsumerClientSettings {
+  groupId: string;
+  clientId: string;
+  subscriptions: ConsumerSubscription[];
+  /** Longest wait of one fetch when no data is there, in ms. */
+  maxWaitTime: number;
+  /** The librdkafka-style `kafka` settings of the subscription group, already validated. */
+  kafka: KafkaSettings;
+}
+
+export type KafkaSettingValue = string | number | boolean;
+export type KafkaSettings = Record<string, KafkaSettingValue | undefined>;
+
+export interface ConsumerClient {
+  /** Connects, subscribes and starts fetching. Rejects when the first connection fails. */
+  start(handlers: ConsumerClientHandlers): Promise<void>;
+  pause(partitions: TopicPartition[]): void;
+  resume(partitions: TopicPartition[]): void;
+  /** The next fetch of this partition starts at `offset`. */
+  seek(position: TopicPartitionOffset): void;
+  /**
+   * Commits the offsets now, without retries. Rejects with {@link OwnershipUncertainError}
+   * when a rebalance made the group generation stale.
+   */
+  commit(offsets: TopicPartitionOffset[]): Promise<void>;
+  /** Leaves the group and disconnects. Never waits for the engine's user code. */
+  stop(): Promise<void>;
+}
+
+export interface ProducedMessage {
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: RawHeaders;
+  partition?: number;
+  timestamp?: number;
+}
+
+export interface ProducerClientSettings {
+  clientId: string;
+  kafka: KafkaSettings;
+  idempotent: boolean;
+}
+
+export interface ProducerClient {
+  connect(): Promise<void>;
+  /** Resolves when the broker acknowledged every message (acks=all). */
+  send(topic: string, messages: ProducedMessage[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface KafkaClientFactory {
+  consumer(settings: ConsumerClientSettings): ConsumerClient;
+  producer(settings: ProducerClientSettings): ProducerClient;
+}
+
+/** A commit was refused because the group is rebalancing or this member's generation is stale. */
+export class OwnershipUncertainError extends Error {
+  override readonly name = 'OwnershipUncertainError';
+}

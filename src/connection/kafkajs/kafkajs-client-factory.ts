@@ -1,0 +1,33 @@
+import type { OAuthToken } from '../../config/karafka-options.js';
+import type {
+  ConsumerClient,
+  ConsumerClientSettings,
+  KafkaClientFactory,
+  ProducerClient,
+  ProducerClientSettings,
+} from '../kafka-client.js';
+import { KafkajsConsumerClient } from './kafkajs-consumer-client.js';
+import { KafkajsProducerClient } from './kafkajs-producer-client.js';
+import { toKafkajsSettings, type KafkajsSettings } from './kafkajs-settings.js';
+
+/** Builds kafkajs clients from librdkafka-style settings. */
+export class KafkajsClientFactory implements KafkaClientFactory {
+  private readonly oauthBearerProvider?: () => Promise<{ value: string }>;
+
+  constructor(tokenProvider?: () => Promise<OAuthToken>) {
+    if (tokenProvider) this.oauthBearerProvider = async () => ({ value: (await tokenProvider()).token });
+  }
+
+  /** Maps and checks settings; throws KarafkaConfigError for what kafkajs cannot honour. */
+  settings(kafka: ConsumerClientSettings['kafka']): KafkajsSettings {
+    return toKafkajsSettings(kafka, this.oauthBearerProvider);
+  }
+
+  consumer(settings: ConsumerClientSettings): ConsumerClient {
+    return new KafkajsConsumerClient(settings, this.settings(settings.kafka));
+  }
+
+  producer(settings: ProducerClientSettings): ProducerClient {
+    return new KafkajsProducerClient(settings, this.settings(settings.kafka));
+  }
+}

@@ -1,0 +1,40 @@
+import { CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
+import type { ProducedMessage, ProducerClient, ProducerClientSettings } from '../kafka-client.js';
+import { nestLogCreator } from './kafkajs-logger.js';
+import type { KafkajsSettings } from './kafkajs-settings.js';
+
+export class KafkajsProducerClient implements ProducerClient {
+  private readonly producer: Producer;
+
+  constructor(
+    settings: ProducerClientSettings,
+    private readonly mapped: KafkajsSettings,
+  ) {
+    const kafka = new Kafka({ clientId: settings.clientId, ...mapped.client, logLevel: logLevel.WARN, logCreator: nestLogCreator });
+    this.producer = kafka.producer({ idempotent: settings.idempotent, maxInFlightRequests: settings.idempotent ? 1 : undefined });
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  async send(topic: string, messages: ProducedMessage[]): Promise<void> {
+    await this.producer.send({
+      topic,
+      acks: -1,
+      timeout: this.mapped.requestTimeout,
+      compression: CompressionTypes.None,
+      messages: messages.map((message) => ({
+        key: message.key ?? null,
+        value: message.value,
+        headers: message.headers,
+        partition: message.partition,
+        timestamp: message.timestamp === undefined ? undefined : String(message.timestamp),
+      })),
+    });
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
+}

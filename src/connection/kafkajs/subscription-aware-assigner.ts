@@ -1,0 +1,40 @@
+import { AssignerProtocol, type PartitionAssigner } from 'kafkajs';
+
+/**
+ * Round robin over the members subscribed to each topic. kafkajs's own round robin assumes every
+ * member subscribes to every topic; Karafka's subscription groups (and `--topics` filters) put
+ * members with different subscriptions into one group, so each topic is spread only over the
+ * members that asked for it. Named like librdkafka's roundrobin, which behaves the same.
+ */
+export const subscriptionAwareRoundRobin: PartitionAssigner = ({ cluster }) => ({
+  name: 'roundrobin',
+  version: 0,
+  async assign({ members, topics }) {
+    const subscribers = new Map<string, string[]>();
+    for (const member of members) {
+      const metadata = AssignerProtocol.MemberMetadata.decode(member.memberMetadata);
+      for (const topic of metadata?.topics ?? []) {
+        subscribers.set(topic, [...(subscribers.get(topic) ?? []), member.memberId]);
+      }
+    }
+    const assignment: Record<string, Record<string, number[]>> = {};
+    for (const member of members) assignment[member.memberId] = {};
+    let turn = 0;
+    for (const topic of [...topics].sort()) {
+      const candidates = (subscribers.get(topic) ?? []).sort();
+      if (candidates.length === 0) continue;
+      const partitions = cluster.findTopicPartitionMetadata(topic).map((metadata) => metadata.partitionId);
+      for (const partition of partitions.sort((a, b) => a - b)) {
+        const memberId = candidates[turn++ % candidates.length];
+        (assignment[memberId][topic] ??= []).push(partition);
+      }
+    }
+    return Object.entries(assignment).map(([memberId, memberAssignment]) => ({
+      memberId,
+      memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: memberAssignment, userData: Buffer.alloc(0) }),
+    }));
+  },
+  protocol({ topics }) {
+    return { name: 'roundrobin', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+  },
+});

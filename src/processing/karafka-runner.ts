@@ -1,0 +1,159 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import type { KafkaClientFactory } from '../connection/kafka-client.js';
+import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
+import type { AppState } from '../instrumentation/karafka-events.js';
+import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
+import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
+import { RouteTable } from '../routing/route-table.js';
+import { describeClientError } from './client-errors.js';
+import { DeadLetterDispatcher } from './dead-letter-dispatcher.js';
+import { JobRegistry } from './job-registry.js';
+import { SubscriptionGroupListener, type ListenerStatus } from './subscription-group-listener.js';
+import { WorkerPool } from './worker-pool.js';
+
+/** What health checks and diagnostics read of the engine. */
+export interface EngineStatus {
+  state: AppState;
+  listeners: ListenerStatus[];
+  /** The error that made the engine (or one subscription group) give up, if any. */
+  fatalError?: string;
+  /** True when the engine stopped or crashed without being asked. */
+  stoppedUnexpectedly: boolean;
+}
+
+/**
+ * The engine's handle, Karafka's `Embedded`: `start()` never blocks; `stop()` blocks until
+ * in-flight work is done or `shutdownTimeout` passed; `quiet()` stops taking new work but keeps
+ * group membership. Started on bootstrap and stopped on shutdown unless `autoStart: false`;
+ * start, stop and start again in one process works.
+ */
+@Injectable()
+export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Karafka');
+  private stateValue: AppState = 'initialized';
+  private listeners: SubscriptionGroupListener[] = [];
+  private deadLetters?: DeadLetterDispatcher;
+  private stopping?: Promise<boolean>;
+  private fatalError?: Error;
+
+  constructor(
+    @Inject(KARAFKA_OPTIONS) private readonly options: ResolvedKarafkaOptions,
+    private readonly routes: RouteTable,
+    @Inject(KAFKA_CLIENT_FACTORY) private readonly clients: KafkaClientFactory,
+    private readonly monitor: KarafkaMonitor,
+    private readonly jobs: JobRegistry,
+  ) {}
+
+  get state(): AppState {
+    return this.stateValue;
+  }
+
+  status(): EngineStatus {
+    return {
+      state: this.stateValue,
+      listeners: this.listeners.map((listener) => listener.status()),
+      fatalError: this.fatalError ? describeClientError(this.fatalError).message : undefined,
+      stoppedUnexpectedly: this.fatalError !== undefined,
+    };
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.options.autoStart) this.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+
+  /** Starts consuming in the background. Returns at once; connection problems are retried and logged. */
+  start(): void {
+    if (this.stateValue !== 'initialized' && this.stateValue !== 'stopped') return;
+    this.fatalError = undefined;
+    const pool = new WorkerPool(this.options.concurrency);
+    const deadLetters = new DeadLetterDispatcher(this.clients.producer({ clientId: this.options.clientId, kafka: this.options.kafka, idempotent: true }));
+    this.deadLetters = deadLetters;
+    const groups = this.routes.activeSubscriptionGroups();
+    if (groups.length === 0) this.logger.warn('no active @Consumer routes: nothing to consume');
+    this.listeners = groups.map(
+      (group) =>
+        new SubscriptionGroupListener(group, {
+          options: this.options,
+          clients: this.clients,
+          pool,
+          jobs: this.jobs,
+          monitor: this.monitor,
+          deadLetters,
+          onFatal: (error) => this.onFatal(error),
+        }),
+    );
+    this.setState('running');
+    for (const listener of this.listeners) listener.start();
+  }
+
+  /** Stops taking new batches; finishes in-flight ones, runs `shutdown()`, commits; stays in the group. */
+  async quiet(): Promise<void> {
+    if (this.stateValue !== 'running') return;
+    this.setState('quieting');
+    await Promise.all(this.listeners.map((listener) => listener.quiet()));
+    if ((this.stateValue as AppState) === 'quieting') this.setState('quiet');
+  }
+
+  /**
+   * Stops fetching, waits for in-flight jobs up to `shutdownTimeout`, commits what was
+   * processed, runs `shutdown()`, leaves the groups and disconnects. Past the timeout it logs
+   * what was still running and disconnects anyway. Resolves `true` when everything finished in time.
+   */
+  stop(): Promise<boolean> {
+    if (this.stateValue === 'initialized' || this.stateValue === 'stopped') return Promise.resolve(true);
+    this.stopping ??= this.shutdown().finally(() => (this.stopping = undefined));
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<boolean> {
+    this.setState('stopping');
+    const timeout = this.options.shutdownTimeout;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = Promise.all(this.listeners.map((listener) => listener.drain())).then(() => true);
+    const inTime = await Promise.race([drained, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeout)))]);
+    clearTimeout(timer);
+    if (!inTime) {
+      const stuck = this.jobs.describe();
+      const error = new Error(`shutdownTimeout (${timeout} ms) passed with work still running: ${stuck.join('; ') || 'none'}`);
+      this.logger.error(`${error.message}; disconnecting anyway`);
+      this.monitor.instrument('error.occurred', { type: 'app.stopping.error', error, fatal: false });
+    }
+    await Promise.all(this.listeners.map((listener) => listener.finish()));
+    await this.deadLetters?.close();
+    this.listeners = [];
+    this.setState('stopped');
+    return inTime;
+  }
+
+  private onFatal(error: Error): void {
+    this.fatalError ??= error;
+    const { message, hint } = describeClientError(error);
+    this.logger.error(`engine failed and will not recover: ${message}${hint ? ` (${hint})` : ''}`);
+    const policy = this.options.onCriticalError;
+    if (typeof policy === 'function') {
+      try {
+        policy(error);
+      } catch (policyError) {
+        this.logger.error(`onCriticalError threw: ${(policyError as Error).message}`);
+      }
+    } else if (policy === 'exit') {
+      this.logger.error('exiting with code 1 (onCriticalError: "exit") so the supervisor restarts the process');
+      void this.stop().finally(() => process.exit(1));
+    }
+  }
+
+  private setState(state: AppState): void {
+    this.stateValue = state;
+    this.monitor.instrument(`app.${state}`, { state });
+  }
+}
