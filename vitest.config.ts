@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
@@ -11,11 +12,16 @@ const swcPlugin = () =>
     },
   });
 
+// Specs import the package by name, as users do; it resolves to the sources.
+const alias = { 'nestjs-karafka': fileURLToPath(new URL('./src/index.ts', import.meta.url)) };
+
 export default defineConfig({
+  resolve: { alias },
   test: {
     projects: [
       {
         plugins: [swcPlugin()],
+        resolve: { alias },
         test: {
           name: 'unit',
           include: ['test/unit/**/*.spec.ts'],
@@ -23,6 +29,7 @@ export default defineConfig({
       },
       {
         plugins: [swcPlugin()],
+        resolve: { alias },
         test: {
           name: 'integration',
           include: ['test/integration/**/*.spec.ts'],

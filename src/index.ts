@@ -15,7 +15,11 @@ export { KarafkaConfigError } from './config/karafka-config.error.js';
 export type { KafkaSettings, KafkaSettingValue, RawHeaders } from './connection/kafka-client.js';
 
 export { Consumer } from './routing/consumer.decorator.js';
-export type { ConsumerOptions, DeadLetterQueueOptions, TopicDeclaration } from './routing/consumer-options.js';
+export type {
+  ConsumerOptions,
+  DeadLetterQueueOptions,
+  TopicDeclaration,
+} from './routing/consumer-options.js';
 export { RouteTable } from './routing/route-table.js';
 export type { ConsumerGroup, Route, SubscriptionGroup } from './routing/route.js';
 

@@ -14,10 +14,12 @@ import { ConsumerMetadataAccessor } from './routing/consumer-metadata.accessor.j
 import { ConsumerExplorer } from './routing/consumer.explorer.js';
 import { RouteTable } from './routing/route-table.js';
 
-const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModuleBuilder<KarafkaModuleOptions>({
-  moduleName: 'Karafka',
-  optionsInjectionToken: KARAFKA_MODULE_OPTIONS,
-})
+const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModuleBuilder<KarafkaModuleOptions>(
+  {
+    moduleName: 'Karafka',
+    optionsInjectionToken: KARAFKA_MODULE_OPTIONS,
+  },
+)
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createKarafkaOptions')
   .build();
@@ -32,7 +34,9 @@ const providers: Provider[] = [
     provide: KAFKA_CLIENT_FACTORY,
     inject: [KARAFKA_OPTIONS, KarafkaMonitor],
     useFactory: (options: ResolvedKarafkaOptions, monitor: KarafkaMonitor) => {
-      const factory = new KafkajsClientFactory(options.oauth ? cachedTokenProvider(options.oauth, monitor) : undefined);
+      const factory = new KafkajsClientFactory(
+        options.oauth ? cachedTokenProvider(options.oauth, monitor) : undefined,
+      );
       factory.settings(options.kafka); // what kafkajs cannot honour fails at boot, not at first connect
       return factory;
     },

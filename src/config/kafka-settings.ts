@@ -50,7 +50,8 @@ export const SECRET_KAFKA_SETTINGS = Object.keys(KNOWN_KAFKA_SETTINGS).filter(
 /** Settings the engine owns itself, and which option to use instead. */
 const ENGINE_OWNED: Record<string, string> = {
   'group.id': 'set `groupId` on the module or on @Consumer',
-  'enable.auto.commit': 'offsets are committed by the engine after processing; use `manualOffsetManagement` to mark yourself',
+  'enable.auto.commit':
+    'offsets are committed by the engine after processing; use `manualOffsetManagement` to mark yourself',
   'auto.offset.reset': 'use `initialOffset: "earliest" | "latest"` on the module or on @Consumer',
   'enable.auto.offset.store': 'use `manualOffsetManagement` on @Consumer',
 };
@@ -58,7 +59,11 @@ const ENGINE_OWNED: Record<string, string> = {
 /** Checks keys and value types of a `kafka` block; `path` is where it sits in the options. */
 export function validateKafkaSettings(settings: unknown, path: string): KafkaSettings {
   if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) {
-    throw new KarafkaConfigError(path, 'must be an object of librdkafka-style keys', `pass e.g. { 'bootstrap.servers': 'localhost:9092' }`);
+    throw new KarafkaConfigError(
+      path,
+      'must be an object of librdkafka-style keys',
+      `pass e.g. { 'bootstrap.servers': 'localhost:9092' }`,
+    );
   }
   const known = Object.keys(KNOWN_KAFKA_SETTINGS);
   for (const [key, value] of Object.entries(settings as Record<string, unknown>)) {
@@ -73,10 +78,18 @@ export function validateKafkaSettings(settings: unknown, path: string): KafkaSet
     if (value === undefined) continue;
     const expected = kind === 'secret' ? 'string' : kind;
     if (typeof value !== expected) {
-      throw new KarafkaConfigError(field, `must be a ${expected}, got ${typeof value}`, `set it to a ${expected}`);
+      throw new KarafkaConfigError(
+        field,
+        `must be a ${expected}, got ${typeof value}`,
+        `set it to a ${expected}`,
+      );
     }
     if (expected === 'number' && (!Number.isFinite(value) || (value as number) < 0)) {
-      throw new KarafkaConfigError(field, 'must be a non-negative finite number', 'use a number of milliseconds or bytes');
+      throw new KarafkaConfigError(
+        field,
+        'must be a non-negative finite number',
+        'use a number of milliseconds or bytes',
+      );
     }
   }
   return settings as KafkaSettings;

@@ -82,8 +82,9 @@ export interface KarafkaModuleOptions {
 }
 
 /** Options after defaults were applied and validation passed. */
-export interface ResolvedKarafkaOptions
-  extends Required<Omit<KarafkaModuleOptions, 'names' | 'pause' | 'liveness' | 'hostShutdownTimeout' | 'oauth' | 'prefix'>> {
+export interface ResolvedKarafkaOptions extends Required<
+  Omit<KarafkaModuleOptions, 'names' | 'pause' | 'liveness' | 'hostShutdownTimeout' | 'oauth' | 'prefix'>
+> {
   prefix: string;
   names: NameMapper;
   pause: PauseOptions;
@@ -92,7 +93,11 @@ export interface ResolvedKarafkaOptions
   oauth?: OAuthOptions;
 }
 
-export const DEFAULT_PAUSE: PauseOptions = { timeout: 1_000, maxTimeout: 30_000, withExponentialBackoff: true };
+export const DEFAULT_PAUSE: PauseOptions = {
+  timeout: 1_000,
+  maxTimeout: 30_000,
+  withExponentialBackoff: true,
+};
 export const DEFAULT_LIVENESS: LivenessOptions = { pollingTtl: 300_000, consumingTtl: 300_000 };
 
 export const DEFAULT_OPTIONS = {

@@ -6,25 +6,41 @@ export type Check = (value: unknown, path: string) => void;
 
 export const positiveInteger: Check = (value, path) => {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new KarafkaConfigError(path, `must be a positive integer, got ${describe(value)}`, 'use a whole number of 1 or more');
+    throw new KarafkaConfigError(
+      path,
+      `must be a positive integer, got ${describe(value)}`,
+      'use a whole number of 1 or more',
+    );
   }
 };
 
 export const nonNegativeInteger: Check = (value, path) => {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new KarafkaConfigError(path, `must be a non-negative integer, got ${describe(value)}`, 'use a whole number of 0 or more');
+    throw new KarafkaConfigError(
+      path,
+      `must be a non-negative integer, got ${describe(value)}`,
+      'use a whole number of 0 or more',
+    );
   }
 };
 
 export const milliseconds: Check = (value, path) => {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new KarafkaConfigError(path, `must be a positive number of milliseconds, got ${describe(value)}`, 'use e.g. 1000 for one second');
+    throw new KarafkaConfigError(
+      path,
+      `must be a positive number of milliseconds, got ${describe(value)}`,
+      'use e.g. 1000 for one second',
+    );
   }
 };
 
 export const nonEmptyString: Check = (value, path) => {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new KarafkaConfigError(path, `must be a non-empty string, got ${describe(value)}`, 'give it a name');
+    throw new KarafkaConfigError(
+      path,
+      `must be a non-empty string, got ${describe(value)}`,
+      'give it a name',
+    );
   }
 };
 
@@ -43,7 +59,11 @@ export const func: Check = (value, path) => {
 export function oneOf(...allowed: readonly unknown[]): Check {
   return (value, path) => {
     if (!allowed.includes(value)) {
-      throw new KarafkaConfigError(path, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${describe(value)}`, `use one of those values`);
+      throw new KarafkaConfigError(
+        path,
+        `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${describe(value)}`,
+        `use one of those values`,
+      );
     }
   };
 }
@@ -58,7 +78,11 @@ export function either(description: string, ...checks: Check[]): Check {
         // try the next form
       }
     }
-    throw new KarafkaConfigError(path, `must be ${description}, got ${describe(value)}`, `pass ${description}`);
+    throw new KarafkaConfigError(
+      path,
+      `must be ${description}, got ${describe(value)}`,
+      `pass ${description}`,
+    );
   };
 }
 
@@ -66,7 +90,11 @@ export function either(description: string, ...checks: Check[]): Check {
 export function shape(checks: Record<string, Check>): Check {
   return (value, path) => {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new KarafkaConfigError(path, `must be an object, got ${describe(value)}`, `pass an object with keys ${Object.keys(checks).join(', ')}`);
+      throw new KarafkaConfigError(
+        path,
+        `must be an object, got ${describe(value)}`,
+        `pass an object with keys ${Object.keys(checks).join(', ')}`,
+      );
     }
     const known = Object.keys(checks);
     for (const [key, child] of Object.entries(value as Record<string, unknown>)) {

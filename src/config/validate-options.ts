@@ -18,8 +18,11 @@ import {
   shape,
 } from './option-checks.js';
 
-export const pauseChecks = shape({ timeout: milliseconds, maxTimeout: milliseconds, withExponentialBackoff: boolean });
-
+export const pauseChecks = shape({
+  timeout: milliseconds,
+  maxTimeout: milliseconds,
+  withExponentialBackoff: boolean,
+});
 
 const moduleChecks = shape({
   kafka: (value, path) => void validateKafkaSettings(value, path),
@@ -32,7 +35,8 @@ const moduleChecks = shape({
   initialOffset: oneOf('earliest', 'latest'),
   autoStart: boolean,
   prefix: (value, path) => {
-    if (typeof value !== 'string') throw new KarafkaConfigError(path, 'must be a string', "use e.g. 'smoothboulder-1234.' or ''");
+    if (typeof value !== 'string')
+      throw new KarafkaConfigError(path, 'must be a string', "use e.g. 'smoothboulder-1234.' or ''");
   },
   names: shape({ topic: func, consumerGroup: func }),
   pause: pauseChecks,
@@ -49,7 +53,11 @@ const moduleChecks = shape({
  */
 export function resolveKarafkaOptions(options: KarafkaModuleOptions): ResolvedKarafkaOptions {
   if (options === null || typeof options !== 'object') {
-    throw new KarafkaConfigError('KarafkaModule options', 'are missing', "pass { kafka: { 'bootstrap.servers': 'localhost:9092' } }");
+    throw new KarafkaConfigError(
+      'KarafkaModule options',
+      'are missing',
+      "pass { kafka: { 'bootstrap.servers': 'localhost:9092' } }",
+    );
   }
   moduleChecks(options, '');
   if (options.kafka === undefined) {
@@ -70,10 +78,18 @@ export function resolveKarafkaOptions(options: KarafkaModuleOptions): ResolvedKa
     );
   }
   if (resolved.pause.maxTimeout < resolved.pause.timeout) {
-    throw new KarafkaConfigError('pause.maxTimeout', `(${resolved.pause.maxTimeout} ms) is below pause.timeout (${resolved.pause.timeout} ms)`, 'make maxTimeout at least timeout');
+    throw new KarafkaConfigError(
+      'pause.maxTimeout',
+      `(${resolved.pause.maxTimeout} ms) is below pause.timeout (${resolved.pause.timeout} ms)`,
+      'make maxTimeout at least timeout',
+    );
   }
   if (resolved.kafka['bootstrap.servers'] === undefined) {
-    throw new KarafkaConfigError("kafka['bootstrap.servers']", 'is required', "set it to a comma list of host:port, e.g. 'localhost:9092'");
+    throw new KarafkaConfigError(
+      "kafka['bootstrap.servers']",
+      'is required',
+      "set it to a comma list of host:port, e.g. 'localhost:9092'",
+    );
   }
   return resolved;
 }

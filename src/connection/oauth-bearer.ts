@@ -16,14 +16,23 @@ export function cachedTokenProvider(oauth: OAuthOptions, monitor: KarafkaMonitor
     try {
       const token = await oauth.tokenProvider();
       if (!token || typeof token.token !== 'string' || token.token === '' || !(token.lifetimeMs > 0)) {
-        throw new Error('oauth.tokenProvider must return { token: string, lifetimeMs: number > 0, principal: string }');
+        throw new Error(
+          'oauth.tokenProvider must return { token: string, lifetimeMs: number > 0, principal: string }',
+        );
       }
       current = { token, refreshAt: Date.now() + token.lifetimeMs * REFRESH_AT };
-      monitor.instrument('oauthbearer.token_refresh', { principal: token.principal, lifetimeMs: token.lifetimeMs });
+      monitor.instrument('oauthbearer.token_refresh', {
+        principal: token.principal,
+        lifetimeMs: token.lifetimeMs,
+      });
       return token;
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
-      monitor.instrument('error.occurred', { type: 'oauthbearer.token_refresh.error', error: failure, fatal: false });
+      monitor.instrument('error.occurred', {
+        type: 'oauthbearer.token_refresh.error',
+        error: failure,
+        fatal: false,
+      });
       throw failure;
     } finally {
       inFlight = undefined;

@@ -53,7 +53,9 @@ export abstract class BaseConsumer<T = unknown> {
   private get context(): ConsumerContext {
     const context = this[CONSUMER_CONTEXT];
     if (!context) {
-      throw new Error(`${this.constructor.name} is not attached to a partition: its methods work inside consume/revoked/shutdown, or through nestjs-karafka's testing helpers`);
+      throw new Error(
+        `${this.constructor.name} is not attached to a partition: its methods work inside consume/revoked/shutdown, or through nestjs-karafka's testing helpers`,
+      );
     }
     return context;
   }

@@ -28,6 +28,9 @@ export class DeserializationError extends Error {
   override readonly name = 'DeserializationError';
 
   constructor(topic: string, partition: number, offset: number, cause: unknown) {
-    super(`cannot deserialize ${topic}/${partition}@${offset}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super(
+      `cannot deserialize ${topic}/${partition}@${offset}: ${(cause as Error)?.message ?? String(cause)}`,
+      { cause },
+    );
   }
 }

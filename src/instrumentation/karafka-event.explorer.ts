@@ -23,7 +23,8 @@ export class KarafkaEventExplorer implements OnModuleInit {
         const handler = instance[method];
         if (typeof handler !== 'function') continue;
         const events = this.reflector.get<KarafkaEventName[] | undefined>(KARAFKA_EVENT_LISTENER, handler);
-        for (const event of events ?? []) this.monitor.subscribe(event, (payload) => handler.call(instance, payload, event));
+        for (const event of events ?? [])
+          this.monitor.subscribe(event, (payload) => handler.call(instance, payload, event));
       }
     }
   }

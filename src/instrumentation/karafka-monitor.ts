@@ -1,7 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { KarafkaEventMap, KarafkaEventName } from './karafka-events.js';
 
-export type KarafkaEventHandler<E extends KarafkaEventName> = (payload: KarafkaEventMap[E], event: E) => unknown;
+export type KarafkaEventHandler<E extends KarafkaEventName> = (
+  payload: KarafkaEventMap[E],
+  event: E,
+) => unknown;
 
 /**
  * Karafka.monitor: the engine publishes here, you subscribe. A subscriber that throws (or

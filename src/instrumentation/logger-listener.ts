@@ -31,22 +31,32 @@ export class KarafkaLoggerListener implements OnModuleInit {
       monitor.subscribe(`app.${state}`, () => logger.log(`app ${state}`));
     }
     monitor.subscribe('rebalance.partitions_assigned', (e) =>
-      logger.log(`${e.subscriptionGroup} assigned ${e.partitions.map((p) => `${p.topic}/${p.partition}`).join(', ')}`),
+      logger.log(
+        `${e.subscriptionGroup} assigned ${e.partitions.map((p) => `${p.topic}/${p.partition}`).join(', ')}`,
+      ),
     );
     monitor.subscribe('rebalance.partitions_revoked', (e) =>
-      logger.log(`${e.subscriptionGroup} revoked ${e.partitions.map((p) => `${p.topic}/${p.partition}`).join(', ')}`),
+      logger.log(
+        `${e.subscriptionGroup} revoked ${e.partitions.map((p) => `${p.topic}/${p.partition}`).join(', ')}`,
+      ),
     );
     monitor.subscribe('connection.listener.fetch_loop.received', (e) =>
-      logger.debug(`polled ${e.messagesCount} messages from ${e.topic}/${e.partition} [${e.subscriptionGroup}]`),
+      logger.debug(
+        `polled ${e.messagesCount} messages from ${e.topic}/${e.partition} [${e.subscriptionGroup}]`,
+      ),
     );
     monitor.subscribe('consumer.consumed', (e) =>
-      logger.debug(`${e.consumerClass} consumed ${e.topic}/${e.partition} ${e.firstOffset}-${e.lastOffset} in ${e.durationMs} ms`),
+      logger.debug(
+        `${e.consumerClass} consumed ${e.topic}/${e.partition} ${e.firstOffset}-${e.lastOffset} in ${e.durationMs} ms`,
+      ),
     );
     monitor.subscribe('consumer.consuming.pause', (e) =>
       logger.warn(`pausing${where(e)} for ${e.timeoutMs} ms (attempt ${e.attempt})`),
     );
     monitor.subscribe('dead_letter_queue.dispatched', (e) =>
-      logger.warn(`dead-lettered${where(e)} to ${e.deadLetterTopic} after ${e.attempt} attempts: ${e.error.message}`),
+      logger.warn(
+        `dead-lettered${where(e)} to ${e.deadLetterTopic} after ${e.attempt} attempts: ${e.error.message}`,
+      ),
     );
     monitor.subscribe('error.occurred', (e: ErrorEvent) => {
       const text = `${e.type}${e.fatal ? ' (fatal)' : ''}${where(e)}: ${e.error.name}: ${e.error.message}${e.hint ? ` (${e.hint})` : ''}`;

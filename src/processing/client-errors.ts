@@ -19,7 +19,10 @@ const KNOWN_CAUSES: KnownCause[] = [
     fatal: true,
   },
   {
-    test: (e) => e.type === 'TOPIC_AUTHORIZATION_FAILED' || e.type === 'GROUP_AUTHORIZATION_FAILED' || /authorization failed/i.test(e.message),
+    test: (e) =>
+      e.type === 'TOPIC_AUTHORIZATION_FAILED' ||
+      e.type === 'GROUP_AUTHORIZATION_FAILED' ||
+      /authorization failed/i.test(e.message),
     hint: 'Topic authorization failed: on Heroku multi-tenant plans, set the `prefix` option to KAFKA_PREFIX so every topic and consumer group is prefixed, and create the consumer groups first',
     fatal: true,
   },
@@ -29,12 +32,16 @@ const KNOWN_CAUSES: KnownCause[] = [
     fatal: true,
   },
   {
-    test: (e) => /self[- ]signed|unable to verify|certificate|CERT_|ERR_TLS/i.test(`${e.code ?? ''} ${e.message}`),
+    test: (e) =>
+      /self[- ]signed|unable to verify|certificate|CERT_|ERR_TLS/i.test(`${e.code ?? ''} ${e.message}`),
     hint: 'TLS verification failed: set ssl.ca.pem (or ssl.ca.location) to the CA that signed the broker certificate',
     fatal: false,
   },
   {
-    test: (e) => /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection timeout|connect ECONN/i.test(`${e.code ?? ''} ${e.message}`),
+    test: (e) =>
+      /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection timeout|connect ECONN/i.test(
+        `${e.code ?? ''} ${e.message}`,
+      ),
     hint: 'Connection setup timed out or was refused: the broker is unreachable. Check bootstrap.servers and the port (9096 for SASL_SSL, 9094 for TLS, 9092 for plaintext on AWS MSK) and that this host can reach the cluster',
     fatal: false,
   },
@@ -47,7 +54,13 @@ const KNOWN_CAUSES: KnownCause[] = [
 
 function causes(error: Error): Error[] {
   const chain: Error[] = [];
-  for (let e: unknown = error; e instanceof Error && chain.length < 5; e = (e as { cause?: unknown; originalError?: unknown }).cause ?? (e as { originalError?: unknown }).originalError) {
+  for (
+    let e: unknown = error;
+    e instanceof Error && chain.length < 5;
+    e =
+      (e as { cause?: unknown; originalError?: unknown }).cause ??
+      (e as { originalError?: unknown }).originalError
+  ) {
     chain.push(e);
   }
   return chain;
@@ -56,7 +69,10 @@ function causes(error: Error): Error[] {
 export function describeClientError(error: Error): ClientErrorDescription {
   const chain = causes(error);
   const root = chain[chain.length - 1] ?? error;
-  const message = root === error ? `${error.name}: ${error.message}` : `${error.name}: ${error.message} (caused by ${root.name}: ${root.message})`;
+  const message =
+    root === error
+      ? `${error.name}: ${error.message}`
+      : `${error.name}: ${error.message} (caused by ${root.name}: ${root.message})`;
   for (const cause of KNOWN_CAUSES) {
     if (chain.some((e) => cause.test(e))) return { message, hint: cause.hint, fatal: cause.fatal };
   }

@@ -76,7 +76,9 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
     if (this.stateValue !== 'initialized' && this.stateValue !== 'stopped') return;
     this.fatalError = undefined;
     const pool = new WorkerPool(this.options.concurrency);
-    const deadLetters = new DeadLetterDispatcher(this.clients.producer({ clientId: this.options.clientId, kafka: this.options.kafka, idempotent: true }));
+    const deadLetters = new DeadLetterDispatcher(
+      this.clients.producer({ clientId: this.options.clientId, kafka: this.options.kafka, idempotent: true }),
+    );
     this.deadLetters = deadLetters;
     const groups = this.routes.activeSubscriptionGroups();
     if (groups.length === 0) this.logger.warn('no active @Consumer routes: nothing to consume');
@@ -120,11 +122,16 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
     const timeout = this.options.shutdownTimeout;
     let timer: NodeJS.Timeout | undefined;
     const drained = Promise.all(this.listeners.map((listener) => listener.drain())).then(() => true);
-    const inTime = await Promise.race([drained, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeout)))]);
+    const inTime = await Promise.race([
+      drained,
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeout))),
+    ]);
     clearTimeout(timer);
     if (!inTime) {
       const stuck = this.jobs.describe();
-      const error = new Error(`shutdownTimeout (${timeout} ms) passed with work still running: ${stuck.join('; ') || 'none'}`);
+      const error = new Error(
+        `shutdownTimeout (${timeout} ms) passed with work still running: ${stuck.join('; ') || 'none'}`,
+      );
       this.logger.error(`${error.message}; disconnecting anyway`);
       this.monitor.instrument('error.occurred', { type: 'app.stopping.error', error, fatal: false });
     }
@@ -147,7 +154,9 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
         this.logger.error(`onCriticalError threw: ${(policyError as Error).message}`);
       }
     } else if (policy === 'exit') {
-      this.logger.error('exiting with code 1 (onCriticalError: "exit") so the supervisor restarts the process');
+      this.logger.error(
+        'exiting with code 1 (onCriticalError: "exit") so the supervisor restarts the process',
+      );
       void this.stop().finally(() => process.exit(1));
     }
   }

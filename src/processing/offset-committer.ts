@@ -80,7 +80,8 @@ export class OffsetCommitter {
     try {
       await client.commit(batch);
       for (const position of batch) {
-        if ((this.committed.get(key(position)) ?? -1) < position.offset) this.committed.set(key(position), position.offset);
+        if ((this.committed.get(key(position)) ?? -1) < position.offset)
+          this.committed.set(key(position), position.offset);
       }
     } catch (error) {
       for (const position of batch) {

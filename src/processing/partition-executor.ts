@@ -94,7 +94,12 @@ export class PartitionExecutor implements ConsumerContext {
 
   /** Position and lag, for statistics and health. */
   snapshot(): { offset?: number; highWatermark: number; busy: boolean; paused: boolean } {
-    return { offset: this.nextOffset, highWatermark: this.highWatermark, busy: this.running !== undefined, paused: this.pauseTimer !== undefined };
+    return {
+      offset: this.nextOffset,
+      highWatermark: this.highWatermark,
+      busy: this.running !== undefined,
+      paused: this.pauseTimer !== undefined,
+    };
   }
 
   /** Takes a fetched batch; false means "not now": the client's fetch position stays where it was. */
@@ -135,7 +140,9 @@ export class PartitionExecutor implements ConsumerContext {
   async markAsConsumedSync(message: Message<unknown>): Promise<boolean> {
     if (!this.mark(message.offset + 1)) return false;
     await this.env.committer.flush();
-    return !this.revokedFlag && this.env.committer.isCommitted({ ...this.position, offset: message.offset + 1 });
+    return (
+      !this.revokedFlag && this.env.committer.isCommitted({ ...this.position, offset: message.offset + 1 })
+    );
   }
 
   pause(offset: number, timeoutMs = this.env.route.pause.timeout): void {
@@ -239,8 +246,23 @@ export class PartitionExecutor implements ConsumerContext {
     const { route, monitor, jobs } = this.env;
     const first = chunk[0].offset;
     const last = chunk[chunk.length - 1].offset;
-    const event = { ...this.eventBase, job: 'consume' as JobKind, firstOffset: first, lastOffset: last, size: chunk.length, attempt: this.attempt };
-    const id = jobs.start({ kind: 'consume', consumerClass: route.consumerClass, subscriptionGroup: this.env.subscriptionGroup, topic: this.topic, partition: this.partition, firstOffset: first, lastOffset: last });
+    const event = {
+      ...this.eventBase,
+      job: 'consume' as JobKind,
+      firstOffset: first,
+      lastOffset: last,
+      size: chunk.length,
+      attempt: this.attempt,
+    };
+    const id = jobs.start({
+      kind: 'consume',
+      consumerClass: route.consumerClass,
+      subscriptionGroup: this.env.subscriptionGroup,
+      topic: this.topic,
+      partition: this.partition,
+      firstOffset: first,
+      lastOffset: last,
+    });
     monitor.instrument('consumer.consume', event);
     const startedAt = Date.now();
     let failure: Error | undefined;
@@ -272,20 +294,44 @@ export class PartitionExecutor implements ConsumerContext {
     const first = chunk[0].offset;
     const retryFrom = Math.max(first, this.markedOffset ?? first);
     const failed = chunk.find((message) => message.offset >= retryFrom);
-    monitor.instrument('error.occurred', { ...this.eventBase, type: 'consumer.consume.error', error, fatal: false, offset: failed?.offset ?? retryFrom });
+    monitor.instrument('error.occurred', {
+      ...this.eventBase,
+      type: 'consumer.consume.error',
+      error,
+      fatal: false,
+      offset: failed?.offset ?? retryFrom,
+    });
     void this.env.committer.flush();
     this.request = undefined;
     const dlq = route.deadLetterQueue;
     if (dlq && failed && this.attempt > dlq.maxRetries) {
       try {
-        await this.env.deadLetters.dispatch(dlq.topic, failed, { topic: this.topic, partition: this.partition, groupId: this.groupId, attempts: this.attempt, error });
+        await this.env.deadLetters.dispatch(dlq.topic, failed, {
+          topic: this.topic,
+          partition: this.partition,
+          groupId: this.groupId,
+          attempts: this.attempt,
+          error,
+        });
       } catch (dispatchError) {
-        monitor.instrument('error.occurred', { ...this.eventBase, type: 'dead_letter_queue.dispatch.error', error: toError(dispatchError), fatal: false, offset: failed.offset });
+        monitor.instrument('error.occurred', {
+          ...this.eventBase,
+          type: 'dead_letter_queue.dispatch.error',
+          error: toError(dispatchError),
+          fatal: false,
+          offset: failed.offset,
+        });
         this.pauseAt(failed.offset, pauseTimeout(route.pause, this.attempt), true);
         return;
       }
       if (this.revokedFlag) return;
-      monitor.instrument('dead_letter_queue.dispatched', { ...this.eventBase, offset: failed.offset, deadLetterTopic: dlq.topic, attempt: this.attempt, error });
+      monitor.instrument('dead_letter_queue.dispatched', {
+        ...this.eventBase,
+        offset: failed.offset,
+        deadLetterTopic: dlq.topic,
+        attempt: this.attempt,
+        error,
+      });
       this.mark(failed.offset + 1);
       void this.env.committer.flush();
       this.attempt = 1;
@@ -326,12 +372,22 @@ export class PartitionExecutor implements ConsumerContext {
     this.nextOffset = offset;
     this.dropQueue();
     this.pauseFetching();
-    this.env.monitor.instrument('consumer.consuming.pause', { ...this.eventBase, offset, timeoutMs, attempt: this.attempt });
+    this.env.monitor.instrument('consumer.consuming.pause', {
+      ...this.eventBase,
+      offset,
+      timeoutMs,
+      attempt: this.attempt,
+    });
     clearTimeout(this.pauseTimer);
     this.pauseTimer = setTimeout(() => {
       this.pauseTimer = undefined;
       if (this.closed) return;
-      if (retry) this.env.monitor.instrument('consumer.consuming.retry', { ...this.eventBase, offset, attempt: this.attempt });
+      if (retry)
+        this.env.monitor.instrument('consumer.consuming.retry', {
+          ...this.eventBase,
+          offset,
+          attempt: this.attempt,
+        });
       this.refetch();
     }, timeoutMs);
   }
@@ -380,7 +436,12 @@ export class PartitionExecutor implements ConsumerContext {
       try {
         await consumer.initialized();
       } catch (error) {
-        this.env.monitor.instrument('error.occurred', { ...this.eventBase, type: 'consumer.initialized.error', error: toError(error), fatal: false });
+        this.env.monitor.instrument('error.occurred', {
+          ...this.eventBase,
+          type: 'consumer.initialized.error',
+          error: toError(error),
+          fatal: false,
+        });
         throw error;
       }
     }
@@ -399,14 +460,28 @@ export class PartitionExecutor implements ConsumerContext {
     if (!hook) return;
     const { monitor, jobs, route } = this.env;
     const event = { ...this.eventBase, job: kind };
-    const id = jobs.start({ kind, consumerClass: route.consumerClass, subscriptionGroup: this.env.subscriptionGroup, topic: this.topic, partition: this.partition });
+    const id = jobs.start({
+      kind,
+      consumerClass: route.consumerClass,
+      subscriptionGroup: this.env.subscriptionGroup,
+      topic: this.topic,
+      partition: this.partition,
+    });
     monitor.instrument(kind === 'revoked' ? 'consumer.revoke' : 'consumer.shutting_down', event);
     const startedAt = Date.now();
     try {
       await hook.call(consumer);
-      monitor.instrument(kind === 'revoked' ? 'consumer.revoked' : 'consumer.shutdown', { ...event, durationMs: Date.now() - startedAt });
+      monitor.instrument(kind === 'revoked' ? 'consumer.revoked' : 'consumer.shutdown', {
+        ...event,
+        durationMs: Date.now() - startedAt,
+      });
     } catch (error) {
-      monitor.instrument('error.occurred', { ...this.eventBase, type: kind === 'revoked' ? 'consumer.revoked.error' : 'consumer.shutdown.error', error: toError(error), fatal: false });
+      monitor.instrument('error.occurred', {
+        ...this.eventBase,
+        type: kind === 'revoked' ? 'consumer.revoked.error' : 'consumer.shutdown.error',
+        error: toError(error),
+        fatal: false,
+      });
     } finally {
       jobs.finish(id);
     }

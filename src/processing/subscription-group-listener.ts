@@ -81,7 +81,12 @@ export class SubscriptionGroupListener {
         return executor !== undefined && !executor.isRevoked();
       },
       onError: (error) =>
-        this.deps.monitor.instrument('error.occurred', { ...this.eventBase, type: 'consumer.commit.error', error, fatal: false }),
+        this.deps.monitor.instrument('error.occurred', {
+          ...this.eventBase,
+          type: 'consumer.commit.error',
+          error,
+          fatal: false,
+        }),
     });
   }
 
@@ -164,7 +169,10 @@ export class SubscriptionGroupListener {
         clientId: this.deps.options.clientId,
         maxWaitTime: this.group.maxWaitTime,
         kafka: this.group.kafka,
-        subscriptions: this.group.routes.map((route) => ({ topic: route.topic, fromBeginning: route.initialOffset === 'earliest' })),
+        subscriptions: this.group.routes.map((route) => ({
+          topic: route.topic,
+          fromBeginning: route.initialOffset === 'earliest',
+        })),
       });
       this.client = client;
       this.committer.attach(client);
@@ -184,7 +192,13 @@ export class SubscriptionGroupListener {
         this.committer.attach(undefined);
         const { message, hint, fatal } = describeClientError(error as Error);
         this.lastError = message;
-        this.deps.monitor.instrument('error.occurred', { ...this.eventBase, type: 'connection.client.error', error: error as Error, fatal, hint });
+        this.deps.monitor.instrument('error.occurred', {
+          ...this.eventBase,
+          type: 'connection.client.error',
+          error: error as Error,
+          fatal,
+          hint,
+        });
         if (fatal) return this.crash(error as Error);
         if (this.abort.signal.aborted) return;
         this.logger.warn(`cannot connect: ${message}${hint ? ` (${hint})` : ''}; retrying in ${delay} ms`);
@@ -240,11 +254,19 @@ export class SubscriptionGroupListener {
       const route = this.routes.get(partition.topic);
       if (!route) continue;
       added.push(partition);
-      this.executors.set(partitionKey, new PartitionExecutor(this.executorEnvironment(route), partition, this.draining.get(partitionKey)));
+      this.executors.set(
+        partitionKey,
+        new PartitionExecutor(this.executorEnvironment(route), partition, this.draining.get(partitionKey)),
+      );
       if (this.stateValue !== 'running') this.client?.pause([partition]);
     }
-    if (revoked.length > 0) this.deps.monitor.instrument('rebalance.partitions_revoked', { ...this.eventBase, partitions: revoked });
-    if (added.length > 0) this.deps.monitor.instrument('rebalance.partitions_assigned', { ...this.eventBase, partitions: added });
+    if (revoked.length > 0)
+      this.deps.monitor.instrument('rebalance.partitions_revoked', {
+        ...this.eventBase,
+        partitions: revoked,
+      });
+    if (added.length > 0)
+      this.deps.monitor.instrument('rebalance.partitions_assigned', { ...this.eventBase, partitions: added });
     void this.committer.flush();
   }
 
@@ -257,9 +279,18 @@ export class SubscriptionGroupListener {
     this.executors.clear();
     for (const [partitionKey, executor] of lost) this.retire(partitionKey, executor);
     if (lost.length > 0) {
-      this.deps.monitor.instrument('rebalance.partitions_revoked', { ...this.eventBase, partitions: lost.map(([, e]) => ({ topic: e.topic, partition: e.partition })) });
+      this.deps.monitor.instrument('rebalance.partitions_revoked', {
+        ...this.eventBase,
+        partitions: lost.map(([, e]) => ({ topic: e.topic, partition: e.partition })),
+      });
     }
-    this.deps.monitor.instrument('error.occurred', { ...this.eventBase, type: 'connection.client.error', error, fatal: !willRestart, hint });
+    this.deps.monitor.instrument('error.occurred', {
+      ...this.eventBase,
+      type: 'connection.client.error',
+      error,
+      fatal: !willRestart,
+      hint,
+    });
     if (!willRestart) this.crash(error);
   }
 
@@ -296,7 +327,14 @@ export class SubscriptionGroupListener {
       const { offset, highWatermark } = executor.snapshot();
       if (offset === undefined || highWatermark < 0) continue;
       const committedOffset = this.committer.committedOffset(executor);
-      partitions.push({ topic: executor.topic, partition: executor.partition, offset, committedOffset, highWatermark, lag: Math.max(0, highWatermark - offset) });
+      partitions.push({
+        topic: executor.topic,
+        partition: executor.partition,
+        offset,
+        committedOffset,
+        highWatermark,
+        lag: Math.max(0, highWatermark - offset),
+      });
     }
     this.deps.monitor.instrument('statistics.emitted', { ...this.eventBase, partitions });
   }

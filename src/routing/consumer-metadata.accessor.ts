@@ -7,7 +7,7 @@ import { CONSUMER_METADATA, type ConsumerMetadata } from './consumer.decorator.j
 export class ConsumerMetadataAccessor {
   constructor(private readonly reflector: Reflector) {}
 
-  getConsumerMetadata(target: Type | Function): ConsumerMetadata | undefined {
+  getConsumerMetadata(target: Type): ConsumerMetadata | undefined {
     return this.reflector.get<ConsumerMetadata | undefined>(CONSUMER_METADATA, target);
   }
 }

@@ -1,7 +1,16 @@
 import type { KafkaSettings } from '../connection/kafka-client.js';
 import { validateKafkaSettings } from '../config/kafka-settings.js';
 import type { InitialOffset, PauseOptions } from '../config/karafka-options.js';
-import { boolean, func, milliseconds, nonEmptyString, nonNegativeInteger, oneOf, positiveInteger, shape } from '../config/option-checks.js';
+import {
+  boolean,
+  func,
+  milliseconds,
+  nonEmptyString,
+  nonNegativeInteger,
+  oneOf,
+  positiveInteger,
+  shape,
+} from '../config/option-checks.js';
 import { pauseChecks } from '../config/validate-options.js';
 import type { Deserializer } from '../consumer/deserializers.js';
 
@@ -61,6 +70,7 @@ export const consumerOptionChecks = shape({
   config: (value, path) => {
     const declaration = value as Record<string, unknown>;
     positiveInteger(declaration?.partitions, `${path}.partitions`);
-    if (declaration.replicationFactor !== undefined) positiveInteger(declaration.replicationFactor, `${path}.replicationFactor`);
+    if (declaration.replicationFactor !== undefined)
+      positiveInteger(declaration.replicationFactor, `${path}.replicationFactor`);
   },
 });

@@ -21,14 +21,18 @@ export class ConsumerExplorer implements OnModuleInit {
 
   onModuleInit(): void {
     const declarations: ConsumerDeclaration[] = [];
-    const seen = new Set<Function>();
+    const seen = new Set<Type>();
     for (const wrapper of this.discovery.getProviders()) {
       const metatype = wrapper.metatype as Type | undefined;
       if (!metatype || typeof metatype !== 'function' || seen.has(metatype)) continue;
       const metadata = this.accessor.getConsumerMetadata(metatype);
       if (!metadata) continue;
       seen.add(metatype);
-      declarations.push({ className: metatype.name, ...metadata, createConsumer: this.factoryFor(wrapper, metatype) });
+      declarations.push({
+        className: metatype.name,
+        ...metadata,
+        createConsumer: this.factoryFor(wrapper, metatype),
+      });
     }
     this.routes.replace(buildConsumerGroups(declarations, this.options));
   }
@@ -36,7 +40,11 @@ export class ConsumerExplorer implements OnModuleInit {
   private factoryFor(wrapper: InstanceWrapper, metatype: Type): () => Promise<BaseConsumer> {
     const name = metatype.name;
     if (!(metatype.prototype instanceof BaseConsumer)) {
-      throw new KarafkaConfigError(name, 'is decorated with @Consumer but does not extend BaseConsumer', `declare it as "class ${name} extends BaseConsumer<YourPayload>" and implement consume(messages)`);
+      throw new KarafkaConfigError(
+        name,
+        'is decorated with @Consumer but does not extend BaseConsumer',
+        `declare it as "class ${name} extends BaseConsumer<YourPayload>" and implement consume(messages)`,
+      );
     }
     if (wrapper.scope === Scope.REQUEST || !wrapper.isDependencyTreeStatic()) {
       throw new KarafkaConfigError(
@@ -46,7 +54,8 @@ export class ConsumerExplorer implements OnModuleInit {
       );
     }
     const moduleRef = wrapper.host?.getProviderByKey(ModuleRef)?.instance as ModuleRef | undefined;
-    if (!moduleRef) throw new KarafkaConfigError(name, 'has no host module', 'list it in the providers of a module');
+    if (!moduleRef)
+      throw new KarafkaConfigError(name, 'has no host module', 'list it in the providers of a module');
     // One instance per partition, built in the class's own module so its dependencies resolve.
     return () => moduleRef.create(metatype);
   }

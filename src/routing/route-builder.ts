@@ -30,7 +30,10 @@ export function clusterGroupId(options: ResolvedKarafkaOptions, name: string): s
  * Topics of one group with the same client settings share a subscription group (one Kafka
  * consumer); different settings split an unnamed group, and conflict in a named one.
  */
-export function buildConsumerGroups(declarations: ConsumerDeclaration[], options: ResolvedKarafkaOptions): ConsumerGroup[] {
+export function buildConsumerGroups(
+  declarations: ConsumerDeclaration[],
+  options: ResolvedKarafkaOptions,
+): ConsumerGroup[] {
   const routes = declarations.flatMap((declaration) => resolveRoutes(declaration, options));
 
   const owners = new Map<string, Route>();
@@ -89,17 +92,29 @@ function resolveRoutes(declaration: ConsumerDeclaration, options: ResolvedKarafk
   const { className, topics, options: routeOptions } = declaration;
   consumerOptionChecks(routeOptions, `${className} @Consumer options`);
   if (topics.length === 0) {
-    throw new KarafkaConfigError(className, '@Consumer has no topic', "name at least one topic: @Consumer('orders')");
+    throw new KarafkaConfigError(
+      className,
+      '@Consumer has no topic',
+      "name at least one topic: @Consumer('orders')",
+    );
   }
   return topics.map((name) => {
     if (typeof name !== 'string' || name.trim() === '') {
-      throw new KarafkaConfigError(className, '@Consumer has an empty topic name', "name the topic: @Consumer('orders')");
+      throw new KarafkaConfigError(
+        className,
+        '@Consumer has an empty topic name',
+        "name the topic: @Consumer('orders')",
+      );
     }
     const topic = clusterTopicName(options, name);
     const dlq = routeOptions.deadLetterQueue;
     const dlqTopic = dlq ? clusterTopicName(options, dlq.topic) : undefined;
     if (dlqTopic === topic) {
-      throw new KarafkaConfigError(`${className} deadLetterQueue.topic`, `is the consumed topic "${name}" itself`, 'dead-letter into another topic, e.g. "' + name + '.dlq"');
+      throw new KarafkaConfigError(
+        `${className} deadLetterQueue.topic`,
+        `is the consumed topic "${name}" itself`,
+        'dead-letter into another topic, e.g. "' + name + '.dlq"',
+      );
     }
     return {
       name,
@@ -114,7 +129,10 @@ function resolveRoutes(declaration: ConsumerDeclaration, options: ResolvedKarafk
       deserializer: routeOptions.deserializer ?? jsonDeserializer,
       active: routeOptions.active ?? true,
       pause: { ...options.pause, ...routeOptions.pause },
-      deadLetterQueue: dlq && dlqTopic ? { topic: dlqTopic, maxRetries: dlq.maxRetries ?? 3, independent: dlq.independent ?? false } : undefined,
+      deadLetterQueue:
+        dlq && dlqTopic
+          ? { topic: dlqTopic, maxRetries: dlq.maxRetries ?? 3, independent: dlq.independent ?? false }
+          : undefined,
       kafka: { ...options.kafka, ...routeOptions.kafka },
       declaration: routeOptions.config,
       createConsumer: declaration.createConsumer,

@@ -58,9 +58,27 @@ export class FakeConsumerClient implements ConsumerClient {
   }
 
   /** Delivers messages with the given offsets as one fetched batch. */
-  deliver(topic: string, partition: number, offsets: number[], fetchedOffset = offsets[0], value = (o: number) => JSON.stringify({ n: o })): boolean {
-    const messages: RawMessage[] = offsets.map((offset) => ({ offset, key: Buffer.from(String(offset)), value: Buffer.from(value(offset)), headers: {}, timestamp: Date.now() }));
-    const batch: FetchedBatch = { topic, partition, fetchedOffset, highWatermark: offsets[offsets.length - 1] + 1, messages };
+  deliver(
+    topic: string,
+    partition: number,
+    offsets: number[],
+    fetchedOffset = offsets[0],
+    value = (o: number) => JSON.stringify({ n: o }),
+  ): boolean {
+    const messages: RawMessage[] = offsets.map((offset) => ({
+      offset,
+      key: Buffer.from(String(offset)),
+      value: Buffer.from(value(offset)),
+      headers: {},
+      timestamp: Date.now(),
+    }));
+    const batch: FetchedBatch = {
+      topic,
+      partition,
+      fetchedOffset,
+      highWatermark: offsets[offsets.length - 1] + 1,
+      messages,
+    };
     return this.handlers!.onBatch(batch);
   }
 }
@@ -85,7 +103,9 @@ export class FakeClientFactory implements KafkaClientFactory {
     const client = new FakeConsumerClient(settings);
     if (this.failStarts > 0) {
       this.failStarts--;
-      client.failStart = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { name: 'KafkaJSConnectionError' });
+      client.failStart = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), {
+        name: 'KafkaJSConnectionError',
+      });
     }
     this.consumers.push(client);
     return client;

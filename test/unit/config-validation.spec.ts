@@ -68,7 +68,9 @@ describe('resolveKarafkaOptions', () => {
 
   it('points engine-owned keys to the option that replaces them', () => {
     expect(errorOf({ kafka: { ...kafka, 'group.id': 'x' } }).message).toContain('groupId');
-    expect(errorOf({ kafka: { ...kafka, 'enable.auto.commit': true } }).message).toContain('manualOffsetManagement');
+    expect(errorOf({ kafka: { ...kafka, 'enable.auto.commit': true } }).message).toContain(
+      'manualOffsetManagement',
+    );
   });
 
   it('never echoes a secret value in an error', () => {

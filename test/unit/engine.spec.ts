@@ -25,7 +25,10 @@ class Store {
   hold?: Promise<void>;
 }
 
-@Consumer('orders', { pause: { timeout: 10, maxTimeout: 40 }, deadLetterQueue: { topic: 'orders.dlq', maxRetries: 2 } })
+@Consumer('orders', {
+  pause: { timeout: 10, maxTimeout: 40 },
+  deadLetterQueue: { topic: 'orders.dlq', maxRetries: 2 },
+})
 class OrdersConsumer extends BaseConsumer<{ n: number }> {
   constructor(private readonly store: Store) {
     super();
@@ -50,11 +53,11 @@ class OrdersConsumer extends BaseConsumer<{ n: number }> {
     }
   }
 
-  revoked(): void {
+  override revoked(): void {
     this.store.revoked.push(this.partition);
   }
 
-  shutdown(): void {
+  override shutdown(): void {
     this.store.shutdowns++;
   }
 }
@@ -70,7 +73,14 @@ const waitFor = async (condition: () => boolean, ms = 2_000) => {
 async function boot(options: Record<string, unknown> = {}) {
   const factory = new FakeClientFactory();
   const moduleRef = await Test.createTestingModule({
-    imports: [KarafkaModule.forRoot({ kafka: { 'bootstrap.servers': 'fake:9092' }, logging: false, maxMessages: 3, ...options })],
+    imports: [
+      KarafkaModule.forRoot({
+        kafka: { 'bootstrap.servers': 'fake:9092' },
+        logging: false,
+        maxMessages: 3,
+        ...options,
+      }),
+    ],
     providers: [Store, OrdersConsumer],
   })
     .overrideProvider(KAFKA_CLIENT_FACTORY)
@@ -80,7 +90,13 @@ async function boot(options: Record<string, unknown> = {}) {
   await app.init();
   const events: { name: KarafkaEventName; payload: unknown }[] = [];
   const monitor = app.get(KarafkaMonitor);
-  for (const name of ['consumer.consuming.pause', 'consumer.consuming.retry', 'dead_letter_queue.dispatched', 'error.occurred', 'consumer.revoked'] as const) {
+  for (const name of [
+    'consumer.consuming.pause',
+    'consumer.consuming.retry',
+    'dead_letter_queue.dispatched',
+    'error.occurred',
+    'consumer.revoked',
+  ] as const) {
     monitor.subscribe(name, (payload) => void events.push({ name, payload }));
   }
   await waitFor(() => factory.consumers[0]?.started);
@@ -109,20 +125,27 @@ describe('engine (fake client)', () => {
   it('pauses with growing backoff, retries from the first unmarked message, and keeps other partitions flowing', async () => {
     const { app, client, store, events } = await boot();
     close = () => app.close();
-    client.handlers!.onAssigned([{ topic: 'orders', partition: 0 }, { topic: 'orders', partition: 1 }]);
+    client.handlers!.onAssigned([
+      { topic: 'orders', partition: 0 },
+      { topic: 'orders', partition: 1 },
+    ]);
     store.failuresLeft = 2;
     client.deliver('orders', 0, [0, 1, 2]);
     await waitFor(() => events.filter((e) => e.name === 'consumer.consuming.pause').length === 1);
     client.deliver('orders', 1, [0, 1]);
     await waitFor(() => client.committed.get('orders/1') === 2);
     // After a pause the client refetches from the seek; deliver what it would fetch.
-    await waitFor(() => client.seeks.some((s) => s.partition === 0 && s.offset === 0) && !client.isPaused('orders', 0));
+    await waitFor(
+      () => client.seeks.some((s) => s.partition === 0 && s.offset === 0) && !client.isPaused('orders', 0),
+    );
     client.deliver('orders', 0, [0, 1, 2]);
     await waitFor(() => events.filter((e) => e.name === 'consumer.consuming.pause').length === 2);
     await waitFor(() => !client.isPaused('orders', 0));
     client.deliver('orders', 0, [0, 1, 2]);
     await waitFor(() => client.committed.get('orders/0') === 3);
-    const pauses = events.filter((e) => e.name === 'consumer.consuming.pause').map((e) => (e.payload as { timeoutMs: number }).timeoutMs);
+    const pauses = events
+      .filter((e) => e.name === 'consumer.consuming.pause')
+      .map((e) => (e.payload as { timeoutMs: number }).timeoutMs);
     expect(pauses).toEqual([10, 20]);
     expect(store.seen.filter((n) => n < 3)).toContain(2);
   });
@@ -141,12 +164,19 @@ describe('engine (fake client)', () => {
       client.deliver('orders', 0, [1, 2], 1);
       if (attempt === 3) await waitFor(() => events.some((e) => e.name === 'dead_letter_queue.dispatched'));
     }
-    const failures = events.filter((e) => e.name === 'error.occurred' && (e.payload as { offset: number }).offset === 1);
+    const failures = events.filter(
+      (e) => e.name === 'error.occurred' && (e.payload as { offset: number }).offset === 1,
+    );
     expect(failures).toHaveLength(3);
     expect(factory.producerClient.sent).toHaveLength(1);
     const dlq = factory.producerClient.sent[0];
     expect(dlq.topic).toBe('orders.dlq');
-    expect(dlq.message.headers).toMatchObject({ original_topic: 'orders', original_partition: '0', original_offset: '1', original_error_message: 'poison 1' });
+    expect(dlq.message.headers).toMatchObject({
+      original_topic: 'orders',
+      original_partition: '0',
+      original_offset: '1',
+      original_error_message: 'poison 1',
+    });
     await waitFor(() => client.committed.get('orders/0') === 2);
     client.deliver('orders', 0, [2], 2);
     await waitFor(() => client.committed.get('orders/0') === 3);
@@ -173,7 +203,10 @@ describe('engine (fake client)', () => {
     close = () => app.close();
     let release!: () => void;
     store.hold = new Promise((r) => (release = r));
-    client.handlers!.onAssigned([{ topic: 'orders', partition: 0 }, { topic: 'orders', partition: 1 }]);
+    client.handlers!.onAssigned([
+      { topic: 'orders', partition: 0 },
+      { topic: 'orders', partition: 1 },
+    ]);
     client.deliver('orders', 0, [0, 1]);
     await waitFor(() => store.running === 1);
     client.handlers!.onAssigned([{ topic: 'orders', partition: 1 }]);

@@ -4,10 +4,17 @@ import { resolveKarafkaOptions } from '../../src/config/validate-options.js';
 import type { BaseConsumer } from '../../src/consumer/base-consumer.js';
 import { buildConsumerGroups, type ConsumerDeclaration } from '../../src/routing/route-builder.js';
 
-const options = resolveKarafkaOptions({ kafka: { 'bootstrap.servers': 'localhost:9092' }, groupId: 'orders' });
+const options = resolveKarafkaOptions({
+  kafka: { 'bootstrap.servers': 'localhost:9092' },
+  groupId: 'orders',
+});
 const create = async () => ({}) as BaseConsumer;
 
-function declare(className: string, topics: string[], routeOptions: ConsumerDeclaration['options'] = {}): ConsumerDeclaration {
+function declare(
+  className: string,
+  topics: string[],
+  routeOptions: ConsumerDeclaration['options'] = {},
+): ConsumerDeclaration {
   return { className, topics, options: routeOptions, createConsumer: create };
 }
 
@@ -39,7 +46,13 @@ describe('buildConsumerGroups', () => {
       ['orders/default-2', ['slow']],
       ['orders/critical', ['named']],
     ]);
-    expect(orders[0].routes[0]).toMatchObject({ consumerClass: 'OrdersConsumer', maxMessages: 100, initialOffset: 'earliest', manualOffsetManagement: false, active: true });
+    expect(orders[0].routes[0]).toMatchObject({
+      consumerClass: 'OrdersConsumer',
+      maxMessages: 100,
+      initialOffset: 'earliest',
+      manualOffsetManagement: false,
+      active: true,
+    });
   });
 
   it('applies the name mapper and the prefix to topics, groups and the DLQ', () => {
@@ -48,12 +61,19 @@ describe('buildConsumerGroups', () => {
       prefix: 'smoothboulder-1234.',
       names: { topic: (name) => `${name}_production` },
     });
-    const [group] = buildConsumerGroups([declare('OrdersConsumer', ['orders'], { deadLetterQueue: { topic: 'orders.dlq' } })], mapped);
+    const [group] = buildConsumerGroups(
+      [declare('OrdersConsumer', ['orders'], { deadLetterQueue: { topic: 'orders.dlq' } })],
+      mapped,
+    );
     const route = group.subscriptionGroups[0].routes[0];
     expect(route.topic).toBe('smoothboulder-1234.orders_production');
     expect(route.name).toBe('orders');
     expect(route.groupId).toBe('smoothboulder-1234.app');
-    expect(route.deadLetterQueue).toEqual({ topic: 'smoothboulder-1234.orders.dlq_production', maxRetries: 3, independent: false });
+    expect(route.deadLetterQueue).toEqual({
+      topic: 'smoothboulder-1234.orders.dlq_production',
+      maxRetries: 3,
+      independent: false,
+    });
   });
 
   it('refuses the same topic twice in one group, naming both classes', () => {
@@ -64,7 +84,12 @@ describe('buildConsumerGroups', () => {
   });
 
   it('allows the same topic in two groups', () => {
-    expect(() => buildConsumerGroups([declare('A', ['orders']), declare('B', ['orders'], { groupId: 'other' })], options)).not.toThrow();
+    expect(() =>
+      buildConsumerGroups(
+        [declare('A', ['orders']), declare('B', ['orders'], { groupId: 'other' })],
+        options,
+      ),
+    ).not.toThrow();
   });
 
   it('refuses an empty topic name and no topic, naming the class', () => {
@@ -88,6 +113,8 @@ describe('buildConsumerGroups', () => {
   });
 
   it('refuses a DLQ that is the consumed topic', () => {
-    expect(errorOf([declare('A', ['orders'], { deadLetterQueue: { topic: 'orders' } })]).field).toBe('A deadLetterQueue.topic');
+    expect(errorOf([declare('A', ['orders'], { deadLetterQueue: { topic: 'orders' } })]).field).toBe(
+      'A deadLetterQueue.topic',
+    );
   });
 });

@@ -1,10 +1,4 @@
-import {
-  Kafka,
-  logLevel,
-  type Consumer,
-  type EachBatchPayload,
-  type KafkaMessage,
-} from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
 import {
   OwnershipUncertainError,
   type ConsumerClient,
@@ -19,7 +13,14 @@ import type { KafkajsSettings } from './kafkajs-settings.js';
 import { subscriptionAwareRoundRobin } from './subscription-aware-assigner.js';
 
 /** Errors of a commit that mean "this member's generation is stale", not "try again". */
-const OWNERSHIP_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'FENCED_INSTANCE_ID']);
+const OWNERSHIP_ERRORS = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'NOT_COORDINATOR',
+  'COORDINATOR_NOT_AVAILABLE',
+  'FENCED_INSTANCE_ID',
+]);
 const DISCONNECT_TIMEOUT_MS = 10_000;
 
 type CommitFn = EachBatchPayload['commitOffsetsIfNecessary'];
@@ -72,7 +73,9 @@ export class KafkajsConsumerClient implements ConsumerClient {
     try {
       await consumer.connect();
       for (const fromBeginning of [true, false]) {
-        const topics = this.settings.subscriptions.filter((s) => s.fromBeginning === fromBeginning).map((s) => s.topic);
+        const topics = this.settings.subscriptions
+          .filter((s) => s.fromBeginning === fromBeginning)
+          .map((s) => s.topic);
         if (topics.length > 0) await consumer.subscribe({ topics, fromBeginning });
       }
       await consumer.run({

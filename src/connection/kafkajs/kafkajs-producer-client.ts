@@ -10,8 +10,16 @@ export class KafkajsProducerClient implements ProducerClient {
     settings: ProducerClientSettings,
     private readonly mapped: KafkajsSettings,
   ) {
-    const kafka = new Kafka({ clientId: settings.clientId, ...mapped.client, logLevel: logLevel.WARN, logCreator: nestLogCreator });
-    this.producer = kafka.producer({ idempotent: settings.idempotent, maxInFlightRequests: settings.idempotent ? 1 : undefined });
+    const kafka = new Kafka({
+      clientId: settings.clientId,
+      ...mapped.client,
+      logLevel: logLevel.WARN,
+      logCreator: nestLogCreator,
+    });
+    this.producer = kafka.producer({
+      idempotent: settings.idempotent,
+      maxInFlightRequests: settings.idempotent ? 1 : undefined,
+    });
   }
 
   connect(): Promise<void> {

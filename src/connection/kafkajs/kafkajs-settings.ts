@@ -59,9 +59,16 @@ export function toKafkajsSettings(
 
   const servers = settings['bootstrap.servers'];
   if (typeof servers !== 'string' || servers.trim() === '') {
-    throw new KarafkaConfigError(field('bootstrap.servers'), 'is required', `set it to a comma list of host:port, e.g. 'localhost:9092'`);
+    throw new KarafkaConfigError(
+      field('bootstrap.servers'),
+      'is required',
+      `set it to a comma list of host:port, e.g. 'localhost:9092'`,
+    );
   }
-  const brokers = servers.split(',').map((broker) => broker.trim()).filter(Boolean);
+  const brokers = servers
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
   for (const broker of brokers) {
     if (/^[a-z+]+:\/\//i.test(broker)) {
       throw new KarafkaConfigError(
@@ -74,7 +81,11 @@ export function toKafkajsSettings(
 
   const protocol = String(settings['security.protocol'] ?? 'plaintext').toLowerCase();
   if (!SECURITY_PROTOCOLS.includes(protocol)) {
-    throw new KarafkaConfigError(field('security.protocol'), `"${settings['security.protocol']}" is not a security protocol`, `use one of ${SECURITY_PROTOCOLS.join(', ')}`);
+    throw new KarafkaConfigError(
+      field('security.protocol'),
+      `"${settings['security.protocol']}" is not a security protocol`,
+      `use one of ${SECURITY_PROTOCOLS.join(', ')}`,
+    );
   }
   const useSsl = protocol === 'ssl' || protocol === 'sasl_ssl';
   const useSasl = protocol.startsWith('sasl_');
@@ -87,18 +98,27 @@ export function toKafkajsSettings(
     const cert = readPem(settings, 'ssl.certificate.pem', 'ssl.certificate.location');
     const key = readPem(settings, 'ssl.key.pem', 'ssl.key.location');
     const verify = settings['enable.ssl.certificate.verification'] !== false;
-    const checkHostname = String(settings['ssl.endpoint.identification.algorithm'] ?? 'https').toLowerCase() !== 'none';
+    const checkHostname =
+      String(settings['ssl.endpoint.identification.algorithm'] ?? 'https').toLowerCase() !== 'none';
     client.ssl = {
       ...(ca ? { ca: [ca] } : {}),
       ...(cert ? { cert } : {}),
       ...(key ? { key } : {}),
-      ...(typeof settings['ssl.key.password'] === 'string' ? { passphrase: settings['ssl.key.password'] } : {}),
+      ...(typeof settings['ssl.key.password'] === 'string'
+        ? { passphrase: settings['ssl.key.password'] }
+        : {}),
       rejectUnauthorized: verify,
       // Keeps chain validation against the CA but skips host name matching (Heroku's brokers).
       ...(checkHostname ? {} : { checkServerIdentity: () => undefined }),
     };
-  } else if (['ssl.ca.pem', 'ssl.certificate.pem', 'ssl.key.pem'].some((key) => settings[key] !== undefined)) {
-    throw new KarafkaConfigError(field('security.protocol'), `is "${protocol}" but SSL certificates are set`, `set 'security.protocol' to 'ssl' or 'sasl_ssl'`);
+  } else if (
+    ['ssl.ca.pem', 'ssl.certificate.pem', 'ssl.key.pem'].some((key) => settings[key] !== undefined)
+  ) {
+    throw new KarafkaConfigError(
+      field('security.protocol'),
+      `is "${protocol}" but SSL certificates are set`,
+      `set 'security.protocol' to 'ssl' or 'sasl_ssl'`,
+    );
   }
 
   if (useSasl) client.sasl = saslOptions(settings, oauthBearerProvider);
@@ -129,25 +149,38 @@ export function toKafkajsSettings(
   return { client, consumer, requestTimeout: number('request.timeout.ms') };
 }
 
-function saslOptions(settings: KafkaSettings, oauthBearerProvider?: () => Promise<{ value: string }>): SASLOptions {
+function saslOptions(
+  settings: KafkaSettings,
+  oauthBearerProvider?: () => Promise<{ value: string }>,
+): SASLOptions {
   const mechanism = String(settings['sasl.mechanisms'] ?? '').toLowerCase();
   if (!SASL_MECHANISMS.includes(mechanism)) {
     throw new KarafkaConfigError(
       field('sasl.mechanisms'),
-      settings['sasl.mechanisms'] === undefined ? 'is required with a sasl_* security.protocol' : `"${settings['sasl.mechanisms']}" is not supported`,
+      settings['sasl.mechanisms'] === undefined
+        ? 'is required with a sasl_* security.protocol'
+        : `"${settings['sasl.mechanisms']}" is not supported`,
       `use one of ${SASL_MECHANISMS.map((m) => m.toUpperCase()).join(', ')}`,
     );
   }
   if (mechanism === 'oauthbearer') {
     if (!oauthBearerProvider) {
-      throw new KarafkaConfigError('oauth.tokenProvider', 'is required with sasl.mechanisms OAUTHBEARER', 'pass oauth: { tokenProvider: async () => ({ token, lifetimeMs, principal }) }');
+      throw new KarafkaConfigError(
+        'oauth.tokenProvider',
+        'is required with sasl.mechanisms OAUTHBEARER',
+        'pass oauth: { tokenProvider: async () => ({ token, lifetimeMs, principal }) }',
+      );
     }
     return { mechanism: 'oauthbearer', oauthBearerProvider };
   }
   const username = settings['sasl.username'];
   const password = settings['sasl.password'];
   if (typeof username !== 'string' || typeof password !== 'string') {
-    throw new KarafkaConfigError(field(typeof username !== 'string' ? 'sasl.username' : 'sasl.password'), `is required with ${mechanism.toUpperCase()}`, 'set both sasl.username and sasl.password');
+    throw new KarafkaConfigError(
+      field(typeof username !== 'string' ? 'sasl.username' : 'sasl.password'),
+      `is required with ${mechanism.toUpperCase()}`,
+      'set both sasl.username and sasl.password',
+    );
   }
   return { mechanism: mechanism as 'plain' | 'scram-sha-256' | 'scram-sha-512', username, password };
 }

@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { KarafkaModule } from 'nestjs-karafka';
+import { OrdersConsumer } from './orders/orders.consumer.js';
+import { OrdersRepository } from './orders/orders.repository.js';
+
+@Module({
+  imports: [
+    KarafkaModule.forRootAsync({
+      useFactory: () => ({
+        kafka: { 'bootstrap.servers': process.env.KAFKA_BROKERS ?? 'localhost:9092' },
+        clientId: 'nestjs-karafka-sample',
+        groupId: 'sample',
+        shutdownTimeout: 20_000,
+        liveness: { pollingTtl: 30_000, consumingTtl: 60_000 },
+      }),
+    }),
+    TerminusModule.forRoot({ gracefulShutdownTimeoutMs: 0 }),
+  ],
+  providers: [OrdersRepository, OrdersConsumer],
+})
+export class AppModule {}
