@@ -94,6 +94,11 @@ export class SubscriptionGroupListener {
     return this.stateValue;
   }
 
+  /** Connecting counts: the first group join happens before the client's start resolves. */
+  private get accepting(): boolean {
+    return this.stateValue === 'running' || this.stateValue === 'connecting';
+  }
+
   private get eventBase() {
     return { subscriptionGroup: this.group.id, groupId: this.group.groupId };
   }
@@ -226,7 +231,7 @@ export class SubscriptionGroupListener {
       });
     }
     const executor = this.executors.get(key(batch));
-    if (!executor || this.stateValue !== 'running') {
+    if (!executor || !this.accepting) {
       this.client?.pause([{ topic: batch.topic, partition: batch.partition }]);
       return false;
     }
@@ -258,7 +263,7 @@ export class SubscriptionGroupListener {
         partitionKey,
         new PartitionExecutor(this.executorEnvironment(route), partition, this.draining.get(partitionKey)),
       );
-      if (this.stateValue !== 'running') this.client?.pause([partition]);
+      if (!this.accepting) this.client?.pause([partition]);
     }
     if (revoked.length > 0)
       this.deps.monitor.instrument('rebalance.partitions_revoked', {

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-// @ts-expect-error: plain ESM helper without types
 import { brokers, uniqueName } from '../support/kafka/connection.mjs';
 import { committedOffsets, createTopic, produceNumbered } from '../support/kafka-topics.js';
 import { waitFor } from '../support/wait-for.js';

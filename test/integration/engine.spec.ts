@@ -3,7 +3,6 @@ import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BaseConsumer, Consumer, KarafkaModule, KarafkaRunner, type KarafkaModuleOptions, type Messages } from 'nestjs-karafka';
 import { CaptureLogger } from '../support/capture-logger.js';
-// @ts-expect-error: plain ESM helper without types
 import { brokers, uniqueName } from '../support/kafka/connection.mjs';
 import { committedOffsets, createTopic, produceNumbered } from '../support/kafka-topics.js';
 import { waitFor } from '../support/wait-for.js';

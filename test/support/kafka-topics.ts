@@ -1,5 +1,4 @@
 import { Kafka, logLevel, type Admin, type Message } from 'kafkajs';
-// @ts-expect-error: plain ESM helper without types
 import { brokers } from './kafka/connection.mjs';
 
 /** A kafkajs client on the test broker, for setting up topics and data outside the library under test. */
