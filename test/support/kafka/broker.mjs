@@ -32,7 +32,8 @@ export function kafkaVersion() {
 function ports() {
   const port = (name, fallback) => {
     const value = Number(process.env[name] ?? fallback);
-    if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${name} must be a TCP port, got "${process.env[name]}"`);
+    if (!Number.isInteger(value) || value < 1 || value > 65535)
+      throw new Error(`${name} must be a TCP port, got "${process.env[name]}"`);
     return value;
   };
   return {
@@ -126,11 +127,15 @@ function requireJava() {
     version = execFileSync('java', ['-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
     version = `${error.stderr ?? ''}`;
-    if (!version) throw new Error('Java 17+ is required for the local Kafka broker (not found on PATH). Install a JDK 17+, or set KAFKA_BROKERS to a running broker.');
+    if (!version)
+      throw new Error(
+        'Java 17+ is required for the local Kafka broker (not found on PATH). Install a JDK 17+, or set KAFKA_BROKERS to a running broker.',
+      );
   }
   const output = execFileSync('sh', ['-c', 'java -version 2>&1'], { encoding: 'utf8' });
   const major = Number(/version "(\d+)/.exec(output)?.[1] ?? 0);
-  if (major < 17) throw new Error(`Java 17+ is required for the local Kafka broker, found: ${output.split('\n')[0]}`);
+  if (major < 17)
+    throw new Error(`Java 17+ is required for the local Kafka broker, found: ${output.split('\n')[0]}`);
 }
 
 function fetchJars(libs, log) {
@@ -139,9 +144,23 @@ function fetchJars(libs, log) {
   log(`fetching Apache Kafka ${kafkaVersion()} from Maven Central into ${libs} (first run only)`);
   mkdirSync(libs, { recursive: true });
   try {
-    execFileSync('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(
+      'mvn',
+      [
+        '-q',
+        '-B',
+        '-f',
+        POM,
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${libs}`,
+        '-DincludeScope=runtime',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
   } catch (error) {
-    throw new Error(`Maven could not fetch Kafka (is Maven installed and Maven Central reachable?):\n${error.stdout ?? ''}${error.stderr ?? ''}`);
+    throw new Error(
+      `Maven could not fetch Kafka (is Maven installed and Maven Central reachable?):\n${error.stdout ?? ''}${error.stderr ?? ''}`,
+    );
   }
   writeFileSync(marker, new Date().toISOString());
 }
@@ -152,15 +171,74 @@ function generateTls(dir) {
   if (existsSync(caPemPath) && existsSync(keystore)) return { caPemPath, keystore };
   mkdirSync(dir, { recursive: true });
   const keytool = (...args) => execFileSync('keytool', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const store = (file) => ['-keystore', join(dir, file), '-storetype', 'PKCS12', '-storepass', STORE_PASSWORD];
+  const store = (file) => [
+    '-keystore',
+    join(dir, file),
+    '-storetype',
+    'PKCS12',
+    '-storepass',
+    STORE_PASSWORD,
+  ];
   const san = 'SAN=dns:localhost,ip:127.0.0.1';
-  keytool('-genkeypair', '-alias', 'ca', '-keyalg', 'RSA', '-keysize', '2048', '-dname', 'CN=nestjs-karafka test CA', '-ext', 'bc:c', '-validity', '3650', ...store('ca.p12'));
+  keytool(
+    '-genkeypair',
+    '-alias',
+    'ca',
+    '-keyalg',
+    'RSA',
+    '-keysize',
+    '2048',
+    '-dname',
+    'CN=nestjs-karafka test CA',
+    '-ext',
+    'bc:c',
+    '-validity',
+    '3650',
+    ...store('ca.p12'),
+  );
   keytool('-exportcert', '-rfc', '-alias', 'ca', '-file', caPemPath, ...store('ca.p12'));
-  keytool('-genkeypair', '-alias', 'broker', '-keyalg', 'RSA', '-keysize', '2048', '-dname', 'CN=localhost', '-ext', san, '-validity', '3650', ...store('broker.p12'));
+  keytool(
+    '-genkeypair',
+    '-alias',
+    'broker',
+    '-keyalg',
+    'RSA',
+    '-keysize',
+    '2048',
+    '-dname',
+    'CN=localhost',
+    '-ext',
+    san,
+    '-validity',
+    '3650',
+    ...store('broker.p12'),
+  );
   keytool('-certreq', '-alias', 'broker', '-file', join(dir, 'broker.csr'), ...store('broker.p12'));
-  keytool('-gencert', '-rfc', '-alias', 'ca', '-infile', join(dir, 'broker.csr'), '-outfile', join(dir, 'broker.crt'), '-ext', san, '-validity', '3650', ...store('ca.p12'));
+  keytool(
+    '-gencert',
+    '-rfc',
+    '-alias',
+    'ca',
+    '-infile',
+    join(dir, 'broker.csr'),
+    '-outfile',
+    join(dir, 'broker.crt'),
+    '-ext',
+    san,
+    '-validity',
+    '3650',
+    ...store('ca.p12'),
+  );
   keytool('-importcert', '-noprompt', '-alias', 'ca', '-file', caPemPath, ...store('broker.p12'));
-  keytool('-importcert', '-noprompt', '-alias', 'broker', '-file', join(dir, 'broker.crt'), ...store('broker.p12'));
+  keytool(
+    '-importcert',
+    '-noprompt',
+    '-alias',
+    'broker',
+    '-file',
+    join(dir, 'broker.crt'),
+    ...store('broker.p12'),
+  );
   return { caPemPath, keystore };
 }
 
@@ -221,7 +299,12 @@ function connectionInfo(p, { plaintext, saslSsl, oauth }, caPemPath) {
   return {
     version: kafkaVersion(),
     brokers: `${ADVERTISED}:${plaintext}`,
-    saslSsl: { brokers: `${ADVERTISED}:${saslSsl}`, caPemPath, caPem: readFileSync(caPemPath, 'utf8'), users: SCRAM_USERS },
+    saslSsl: {
+      brokers: `${ADVERTISED}:${saslSsl}`,
+      caPemPath,
+      caPem: readFileSync(caPemPath, 'utf8'),
+      users: SCRAM_USERS,
+    },
     oauth: { brokers: `${ADVERTISED}:${oauth}` },
     logFile: p.logFile,
     dataDir: p.dataDir,
@@ -248,8 +331,15 @@ export async function startBroker({ log = (line) => console.error(`[kafka] ${lin
   if (state) await stopBroker({ log });
   for (const [name, value] of Object.entries(port)) {
     if (await portTaken(value)) {
-      const env = { plaintext: 'KAFKA_PORT', saslSsl: 'KAFKA_SASL_SSL_PORT', oauth: 'KAFKA_OAUTH_PORT', controller: 'KAFKA_CONTROLLER_PORT' }[name];
-      throw new Error(`port ${value} is taken by a process that is not the harness broker; free it, set ${env} to another port, or point KAFKA_BROKERS at a broker you run`);
+      const env = {
+        plaintext: 'KAFKA_PORT',
+        saslSsl: 'KAFKA_SASL_SSL_PORT',
+        oauth: 'KAFKA_OAUTH_PORT',
+        controller: 'KAFKA_CONTROLLER_PORT',
+      }[name];
+      throw new Error(
+        `port ${value} is taken by a process that is not the harness broker; free it, set ${env} to another port, or point KAFKA_BROKERS at a broker you run`,
+      );
     }
   }
   requireJava();
@@ -260,26 +350,44 @@ export async function startBroker({ log = (line) => console.error(`[kafka] ${lin
   writeFileSync(p.properties, serverProperties(port, p, keystore));
 
   const clusterId = randomBytes(16).toString('base64url');
-  const scram = Object.entries(SCRAM_USERS).flatMap(([mechanism, { username, password }]) => ['--add-scram', `${mechanism}=[name=${username},password=${password}]`]);
+  const scram = Object.entries(SCRAM_USERS).flatMap(([mechanism, { username, password }]) => [
+    '--add-scram',
+    `${mechanism}=[name=${username},password=${password}]`,
+  ]);
   try {
-    execFileSync('java', javaArgs(p, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', p.properties, ...scram]), { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(
+      'java',
+      javaArgs(p, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', p.properties, ...scram]),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
   } catch (error) {
     throw new Error(`formatting KRaft storage failed:\n${error.stdout ?? ''}${error.stderr ?? ''}`);
   }
 
   const out = openSync(p.stdoutFile, 'a');
-  const child = spawn('java', javaArgs(p, 'kafka.Kafka', [p.properties]), { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn('java', javaArgs(p, 'kafka.Kafka', [p.properties]), {
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
   child.unref();
-  writeFileSync(p.stateFile, JSON.stringify({ pid: child.pid, ports: port, startedAt: new Date().toISOString() }));
+  writeFileSync(
+    p.stateFile,
+    JSON.stringify({ pid: child.pid, ports: port, startedAt: new Date().toISOString() }),
+  );
   const info = connectionInfo(p, port, caPemPath);
   writeFileSync(p.connectionFile, JSON.stringify(info, null, 2));
 
   const started = Date.now();
   while (!(await probe(port.plaintext))) {
-    if (!isAlive(child.pid)) throw new Error(`the Kafka broker exited during startup; last lines of ${p.logFile}:\n${tail(p.logFile)}\n${tail(p.stdoutFile, 10)}`);
+    if (!isAlive(child.pid))
+      throw new Error(
+        `the Kafka broker exited during startup; last lines of ${p.logFile}:\n${tail(p.logFile)}\n${tail(p.stdoutFile, 10)}`,
+      );
     if (Date.now() - started > READY_TIMEOUT_MS) {
       await stopBroker({ log });
-      throw new Error(`the Kafka broker did not answer within ${READY_TIMEOUT_MS} ms; last lines of ${p.logFile}:\n${tail(p.logFile)}`);
+      throw new Error(
+        `the Kafka broker did not answer within ${READY_TIMEOUT_MS} ms; last lines of ${p.logFile}:\n${tail(p.logFile)}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -305,7 +413,8 @@ export async function stopBroker({ log = (line) => console.error(`[kafka] ${line
     };
     signal('SIGTERM');
     const deadline = Date.now() + 30_000;
-    while (isAlive(state.pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    while (isAlive(state.pid) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 200));
     if (isAlive(state.pid)) {
       log(`broker pid ${state.pid} ignored SIGTERM for 30 s; killing it`);
       signal('SIGKILL');
@@ -321,6 +430,18 @@ export async function brokerStatus() {
   const p = paths();
   const state = readState();
   const running = Boolean(state && isAlive(state.pid) && (await probe(ports().plaintext)));
-  if (!running) return { running: false, dataDir: p.dataDir, cachedVersions: existsSync(join(p.libs, '..', '..')) ? readdirSync(join(p.libs, '..', '..')) : [] };
-  return { running: true, pid: state.pid, ports: state.ports, startedAt: state.startedAt, ...JSON.parse(readFileSync(p.connectionFile, 'utf8')), caPem: undefined };
+  if (!running)
+    return {
+      running: false,
+      dataDir: p.dataDir,
+      cachedVersions: existsSync(join(p.libs, '..', '..')) ? readdirSync(join(p.libs, '..', '..')) : [],
+    };
+  return {
+    running: true,
+    pid: state.pid,
+    ports: state.ports,
+    startedAt: state.startedAt,
+    ...JSON.parse(readFileSync(p.connectionFile, 'utf8')),
+    caPem: undefined,
+  };
 }

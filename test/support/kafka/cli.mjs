@@ -5,7 +5,9 @@ const command = process.argv[2];
 try {
   if (command === 'start') {
     const info = await startBroker();
-    console.log(`${info.startedByUs ? 'started' : 'already running'}: Kafka ${info.version} (pid ${info.pid})`);
+    console.log(
+      `${info.startedByUs ? 'started' : 'already running'}: Kafka ${info.version} (pid ${info.pid})`,
+    );
     console.log(`  PLAINTEXT                 ${info.brokers}`);
     console.log(`  SASL_SSL (SCRAM-SHA-*)    ${info.saslSsl.brokers}  CA: ${info.saslSsl.caPemPath}`);
     console.log(`  SASL_PLAINTEXT OAUTHBEARER ${info.oauth.brokers}`);
@@ -16,7 +18,10 @@ try {
   } else if (command === 'status') {
     const status = await brokerStatus();
     if (!status.running) console.log(`not running (data dir ${status.dataDir})`);
-    else console.log(`running: Kafka ${status.version} pid ${status.pid} since ${status.startedAt}\n  PLAINTEXT ${status.brokers}, SASL_SSL ${status.saslSsl.brokers}, OAUTHBEARER ${status.oauth.brokers}\n  log: ${status.logFile}`);
+    else
+      console.log(
+        `running: Kafka ${status.version} pid ${status.pid} since ${status.startedAt}\n  PLAINTEXT ${status.brokers}, SASL_SSL ${status.saslSsl.brokers}, OAUTHBEARER ${status.oauth.brokers}\n  log: ${status.logFile}`,
+      );
   } else {
     console.error('usage: node test/support/kafka/cli.mjs start|stop|status');
     process.exit(64);

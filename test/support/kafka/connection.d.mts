@@ -7,7 +7,12 @@ export interface ScramUser {
 export interface HarnessConnectionInfo {
   version: string;
   brokers: string;
-  saslSsl: { brokers: string; caPemPath: string; caPem: string; users: Record<'SCRAM-SHA-256' | 'SCRAM-SHA-512', ScramUser> };
+  saslSsl: {
+    brokers: string;
+    caPemPath: string;
+    caPem: string;
+    users: Record<'SCRAM-SHA-256' | 'SCRAM-SHA-512', ScramUser>;
+  };
   oauth: { brokers: string };
   logFile: string;
   dataDir: string;

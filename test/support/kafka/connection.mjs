@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 /** Bootstrap servers, 'host:port[,host:port]'. */
 export function brokers() {
   const value = process.env.KAFKA_BROKERS;
-  if (!value) throw new Error('KAFKA_BROKERS is not set: run integration tests through `npm test` (its global setup starts a broker) or export KAFKA_BROKERS');
+  if (!value)
+    throw new Error(
+      'KAFKA_BROKERS is not set: run integration tests through `npm test` (its global setup starts a broker) or export KAFKA_BROKERS',
+    );
   return value;
 }
 
