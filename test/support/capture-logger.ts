@@ -5,7 +5,9 @@ export class CaptureLogger implements LoggerService {
   readonly lines: string[] = [];
 
   private keep(level: string, message: unknown, rest: unknown[]): void {
-    this.lines.push(`${level} ${[message, ...rest].map((part) => (part instanceof Error ? part.message : String(part))).join(' ')}`);
+    this.lines.push(
+      `${level} ${[message, ...rest].map((part) => (part instanceof Error ? part.message : String(part))).join(' ')}`,
+    );
   }
 
   log(message: unknown, ...rest: unknown[]): void {

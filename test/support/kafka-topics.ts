@@ -3,7 +3,11 @@ import { brokers } from './kafka/connection.mjs';
 
 /** A kafkajs client on the test broker, for setting up topics and data outside the library under test. */
 export function testKafka(): Kafka {
-  return new Kafka({ clientId: 'test-setup', brokers: String(brokers()).split(','), logLevel: logLevel.NOTHING });
+  return new Kafka({
+    clientId: 'test-setup',
+    brokers: String(brokers()).split(','),
+    logLevel: logLevel.NOTHING,
+  });
 }
 
 export async function withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
@@ -18,12 +22,20 @@ export async function withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<
 
 export async function createTopic(topic: string, numPartitions: number): Promise<void> {
   await withAdmin(async (admin) => {
-    await admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
   });
 }
 
 /** Produces `count` JSON messages `{ n }` keyed `n`, spread round robin over `partitions`. */
-export async function produceNumbered(topic: string, count: number, partitions: number, from = 0): Promise<void> {
+export async function produceNumbered(
+  topic: string,
+  count: number,
+  partitions: number,
+  from = 0,
+): Promise<void> {
   const producer = testKafka().producer();
   await producer.connect();
   try {
