@@ -1,4 +1,4 @@
-import { Injectable, SetMetadata, applyDecorators } from '@nestjs/common';
+import { SetMetadata } from '@nestjs/common';
 import type { ConsumerOptions } from './consumer-options.js';
 
 export const CONSUMER_METADATA = 'karafka:consumer';
@@ -21,5 +21,6 @@ export interface ConsumerMetadata {
  */
 export function Consumer(topics: string | string[], options: ConsumerOptions = {}): ClassDecorator {
   const metadata: ConsumerMetadata = { topics: Array.isArray(topics) ? [...topics] : [topics], options };
-  return applyDecorators(SetMetadata(CONSUMER_METADATA, metadata), Injectable());
+  // No Injectable() here: it would reset a scope the user set with @Injectable({ scope }).
+  return SetMetadata(CONSUMER_METADATA, metadata);
 }

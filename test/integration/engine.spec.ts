@@ -1,7 +1,14 @@
 import { Controller, Get, Injectable, type INestApplication, type Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BaseConsumer, Consumer, KarafkaModule, KarafkaRunner, type KarafkaModuleOptions, type Messages } from 'nestjs-karafka';
+import {
+  BaseConsumer,
+  Consumer,
+  KarafkaModule,
+  KarafkaRunner,
+  type KarafkaModuleOptions,
+  type Messages,
+} from 'nestjs-karafka';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { brokers, uniqueName } from '../support/kafka/connection.mjs';
 import { committedOffsets, createTopic, produceNumbered } from '../support/kafka-topics.js';
@@ -43,7 +50,12 @@ function consumerFor(topic: string, options: Parameters<typeof Consumer>[1] = {}
         recorder.firstBatchDelayMs = 0;
         if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
         for (const message of messages) {
-          recorder.processed.push({ topic: this.topic, partition: this.partition, offset: message.offset, n: message.payload.n });
+          recorder.processed.push({
+            topic: this.topic,
+            partition: this.partition,
+            offset: message.offset,
+            n: message.payload.n,
+          });
         }
       } finally {
         recorder.running--;
@@ -55,7 +67,9 @@ function consumerFor(topic: string, options: Parameters<typeof Consumer>[1] = {}
       this.recorder.revoked.push({ topic: this.topic, partition: this.partition });
     }
   }
-  Object.defineProperty(RecordingConsumer, 'name', { value: `RecordingConsumer_${topic.replace(/\W/g, '_')}` });
+  Object.defineProperty(RecordingConsumer, 'name', {
+    value: `RecordingConsumer_${topic.replace(/\W/g, '_')}`,
+  });
   return RecordingConsumer;
 }
 
@@ -72,7 +86,14 @@ async function startApp(
   controllers: Type[] = [],
 ): Promise<{ app: INestApplication; recorder: Recorder; logger: CaptureLogger; runner: KarafkaRunner }> {
   const moduleRef = await Test.createTestingModule({
-    imports: [KarafkaModule.forRoot({ kafka: { 'bootstrap.servers': brokers() }, maxWaitTime: 500, shutdownTimeout: 10_000, ...options })],
+    imports: [
+      KarafkaModule.forRoot({
+        kafka: { 'bootstrap.servers': brokers() },
+        maxWaitTime: 500,
+        shutdownTimeout: 10_000,
+        ...options,
+      }),
+    ],
     providers: [{ provide: Recorder, useValue: recorder }, ...consumers],
     controllers,
   }).compile();
@@ -96,7 +117,9 @@ describe('engine against a real broker', () => {
     const [orders, payments] = [uniqueName('orders'), uniqueName('payments')];
     await Promise.all([createTopic(orders, 6), createTopic(payments, 6)]);
     await Promise.all([produceNumbered(orders, 10_000, 6), produceNumbered(payments, 10_000, 6)]);
-    const { recorder } = await startApp([consumerFor(orders), consumerFor(payments)], { groupId: uniqueName('group') });
+    const { recorder } = await startApp([consumerFor(orders), consumerFor(payments)], {
+      groupId: uniqueName('group'),
+    });
     await waitFor(() => recorder.count() >= 20_000, 90_000, '20,000 messages');
     for (const topic of [orders, payments]) {
       const seen = new Set(recorder.processed.filter((p) => p.topic === topic).map((p) => p.n));
@@ -111,7 +134,11 @@ describe('engine against a real broker', () => {
     await produceNumbered(topic, 600, 6);
     const recorder = new Recorder();
     recorder.batchDelayMs = 40;
-    await startApp([consumerFor(topic)], { groupId: uniqueName('group'), concurrency: 3, maxMessages: 10 }, recorder);
+    await startApp(
+      [consumerFor(topic)],
+      { groupId: uniqueName('group'), concurrency: 3, maxMessages: 10 },
+      recorder,
+    );
     await waitFor(() => recorder.count() >= 600, 60_000, '600 messages');
     expect(recorder.maxRunning).toBe(3);
     expect(recorder.overlaps).toBe(0);
@@ -132,7 +159,11 @@ describe('engine against a real broker', () => {
     expect((await committedOffsets(groupId, topic)).get(0)).toBe(50);
 
     const again = await startApp([consumerFor(topic)], { groupId }, new Recorder());
-    await waitFor(() => again.runner.status().listeners.every((l) => l.joined), 30_000, 'the restarted group to join');
+    await waitFor(
+      () => again.runner.status().listeners.every((l) => l.joined),
+      30_000,
+      'the restarted group to join',
+    );
     await produceNumbered(topic, 1, 1, 50);
     await waitFor(() => again.recorder.count() === 1, 30_000, 'the one new message');
     expect(again.recorder.processed.map((p) => p.n)).toEqual([50]);
@@ -144,14 +175,24 @@ describe('engine against a real broker', () => {
     await produceNumbered(topic, 5, 1);
     const recorder = new Recorder();
     recorder.firstBatchDelayMs = 8_000;
-    const { app, logger } = await startApp([consumerFor(topic)], { groupId: uniqueName('group'), shutdownTimeout: 1_500 }, recorder);
+    const { app, logger } = await startApp(
+      [consumerFor(topic)],
+      { groupId: uniqueName('group'), shutdownTimeout: 1_500 },
+      recorder,
+    );
     await waitFor(() => recorder.running === 1, 30_000, 'the slow batch to start');
     const started = Date.now();
     await app.close();
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(1_500);
     expect(took).toBeLessThan(1_500 + 2_500);
-    expect(logger.has(new RegExp(`shutdownTimeout \\(1500 ms\\).*RecordingConsumer_${topic.replace(/\W/g, '_')} consume ${topic}/0`))).toBe(true);
+    expect(
+      logger.has(
+        new RegExp(
+          `shutdownTimeout \\(1500 ms\\).*RecordingConsumer_${topic.replace(/\W/g, '_')} consume ${topic}/0`,
+        ),
+      ),
+    ).toBe(true);
   });
 
   it('a second instance joining mid-stream: nothing is lost, and revoked() runs on the first for what moved', async () => {
@@ -164,13 +205,44 @@ describe('engine against a real broker', () => {
     const first = await startApp([consumerFor(topic)], { groupId, maxMessages: 20 }, recorder);
     await waitFor(() => recorder.count() >= 300, 60_000, 'the first instance to be midway');
     const second = await startApp([consumerFor(topic)], { groupId, maxMessages: 20 }, recorder);
-    await waitFor(() => second.runner.status().listeners.some((l) => l.assigned.length > 0), 60_000, 'the second instance to get partitions');
-    await waitFor(() => new Set(recorder.processed.map((p) => p.n)).size === 3_000, 90_000, 'all 3,000 messages');
+    await waitFor(
+      () => second.runner.status().listeners.some((l) => l.assigned.length > 0),
+      60_000,
+      'the second instance to get partitions',
+    );
+    await waitFor(
+      () => new Set(recorder.processed.map((p) => p.n)).size === 3_000,
+      90_000,
+      'all 3,000 messages',
+    );
     const moved = second.runner.status().listeners[0].assigned.map((p) => `${p.topic}/${p.partition}`);
     expect(moved.length).toBeGreaterThan(0);
     const revoked = recorder.revoked.map((p) => `${p.topic}/${p.partition}`);
     for (const partition of moved) expect(revoked).toContain(partition);
     void first;
+  });
+
+  it('keeps its group membership through a batch longer than the session timeout', async () => {
+    const topic = uniqueName('long');
+    const groupId = uniqueName('group');
+    await createTopic(topic, 2);
+    const recorder = new Recorder();
+    recorder.firstBatchDelayMs = 9_000;
+    const options = {
+      groupId,
+      kafka: { 'bootstrap.servers': brokers(), 'session.timeout.ms': 6_000, 'heartbeat.interval.ms': 1_000 },
+    };
+    const first = await startApp([consumerFor(topic)], options, recorder);
+    const second = await startApp([consumerFor(topic)], options, recorder);
+    const owned = (app: typeof first) => app.runner.status().listeners[0].assigned.length;
+    await waitFor(() => owned(first) === 1 && owned(second) === 1, 30_000, 'one partition each');
+    await produceNumbered(topic, 20, 2);
+    // Were heartbeats to stop during the 9 s batch, its member would be evicted and the other
+    // would take (and repeat) its partition, running revoked() on the first.
+    await waitFor(() => recorder.count() >= 20, 30_000, 'both partitions, one of them after a 9 s batch');
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(recorder.revoked).toEqual([]);
+    expect(recorder.count()).toBe(20);
   });
 
   it('with no broker reachable the app still boots and serves HTTP, and the engine keeps retrying and says why', async () => {
@@ -183,12 +255,22 @@ describe('engine against a real broker', () => {
     }
     const topic = uniqueName('nobroker');
     const logger = new CaptureLogger();
-    const { app, runner } = await startApp([consumerFor(topic)], { kafka: { 'bootstrap.servers': '127.0.0.1:1' }, groupId: uniqueName('group') }, new Recorder(), logger, [PingController]);
+    const { app, runner } = await startApp(
+      [consumerFor(topic)],
+      { kafka: { 'bootstrap.servers': '127.0.0.1:1' }, groupId: uniqueName('group') },
+      new Recorder(),
+      logger,
+      [PingController],
+    );
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as { port: number };
     const response = await fetch(`http://127.0.0.1:${port}/ping`);
     expect(await response.text()).toBe('pong');
-    await waitFor(() => logger.has(/cannot connect: .*ECONNREFUSED.*retrying in \d+ ms/), 30_000, 'a retry log line');
+    await waitFor(
+      () => logger.has(/cannot connect: .*ECONNREFUSED.*retrying in \d+ ms/),
+      30_000,
+      'a retry log line',
+    );
     expect(runner.state).toBe('running');
     expect(runner.status().listeners[0].state).toBe('connecting');
   });
