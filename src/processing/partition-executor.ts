@@ -456,8 +456,8 @@ export class PartitionExecutor implements ConsumerContext {
     } catch {
       return;
     }
+    // The job runs (and is instrumented) even without a user hook, as Karafka's empty defaults do.
     const hook = consumer[kind];
-    if (!hook) return;
     const { monitor, jobs, route } = this.env;
     const event = { ...this.eventBase, job: kind };
     const id = jobs.start({
@@ -470,7 +470,7 @@ export class PartitionExecutor implements ConsumerContext {
     monitor.instrument(kind === 'revoked' ? 'consumer.revoke' : 'consumer.shutting_down', event);
     const startedAt = Date.now();
     try {
-      await hook.call(consumer);
+      await hook?.call(consumer);
       monitor.instrument(kind === 'revoked' ? 'consumer.revoked' : 'consumer.shutdown', {
         ...event,
         durationMs: Date.now() - startedAt,
