@@ -22,6 +22,11 @@ const OWNERSHIP_ERRORS = new Set([
   'FENCED_INSTANCE_ID',
 ]);
 const DISCONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Cap of one fetch long poll. Fetching is decoupled from processing, so a long poll buys nothing
+ * but latency: stop waits for the poll in flight, and a resumed partition waits for the next one.
+ */
+const MAX_LONG_POLL_MS = 500;
 
 type CommitFn = EachBatchPayload['commitOffsetsIfNecessary'];
 
@@ -50,7 +55,7 @@ export class KafkajsConsumerClient implements ConsumerClient {
     });
     const consumer = kafka.consumer({
       groupId: this.settings.groupId,
-      maxWaitTimeInMs: this.settings.maxWaitTime,
+      maxWaitTimeInMs: Math.min(this.settings.maxWaitTime, MAX_LONG_POLL_MS),
       ...this.mapped.consumer,
       partitionAssigners: [subscriptionAwareRoundRobin],
     });
@@ -72,11 +77,13 @@ export class KafkajsConsumerClient implements ConsumerClient {
 
     try {
       await consumer.connect();
+      this.throwIfStopping();
       for (const fromBeginning of [true, false]) {
         const topics = this.settings.subscriptions
           .filter((s) => s.fromBeginning === fromBeginning)
           .map((s) => s.topic);
         if (topics.length > 0) await consumer.subscribe({ topics, fromBeginning });
+        this.throwIfStopping();
       }
       await consumer.run({
         autoCommit: false,
@@ -99,6 +106,11 @@ export class KafkajsConsumerClient implements ConsumerClient {
       await this.disconnect();
       throw error;
     }
+  }
+
+  /** A stop during a slow connect must not leave a consumer joining the group afterwards. */
+  private throwIfStopping(): void {
+    if (this.stopping) throw new Error('the consumer was stopped while connecting');
   }
 
   pause(partitions: TopicPartition[]): void {
