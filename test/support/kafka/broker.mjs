@@ -122,17 +122,16 @@ function portTaken(port) {
 }
 
 function requireJava() {
-  let version;
+  let output;
   try {
-    version = execFileSync('java', ['-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    // `java -version` prints to stderr.
+    output = execFileSync('sh', ['-c', 'java -version 2>&1'], { encoding: 'utf8' });
   } catch (error) {
-    version = `${error.stderr ?? ''}`;
-    if (!version)
-      throw new Error(
-        'Java 17+ is required for the local Kafka broker (not found on PATH). Install a JDK 17+, or set KAFKA_BROKERS to a running broker.',
-      );
+    throw new Error(
+      'Java 17+ is required for the local Kafka broker (java did not run). Install a JDK 17+, or set KAFKA_BROKERS to a running broker.',
+      { cause: error },
+    );
   }
-  const output = execFileSync('sh', ['-c', 'java -version 2>&1'], { encoding: 'utf8' });
   const major = Number(/version "(\d+)/.exec(output)?.[1] ?? 0);
   if (major < 17)
     throw new Error(`Java 17+ is required for the local Kafka broker, found: ${output.split('\n')[0]}`);
@@ -160,6 +159,7 @@ function fetchJars(libs, log) {
   } catch (error) {
     throw new Error(
       `Maven could not fetch Kafka (is Maven installed and Maven Central reachable?):\n${error.stdout ?? ''}${error.stderr ?? ''}`,
+      { cause: error },
     );
   }
   writeFileSync(marker, new Date().toISOString());
@@ -361,7 +361,9 @@ export async function startBroker({ log = (line) => console.error(`[kafka] ${lin
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
   } catch (error) {
-    throw new Error(`formatting KRaft storage failed:\n${error.stdout ?? ''}${error.stderr ?? ''}`);
+    throw new Error(`formatting KRaft storage failed:\n${error.stdout ?? ''}${error.stderr ?? ''}`, {
+      cause: error,
+    });
   }
 
   const out = openSync(p.stdoutFile, 'a');
