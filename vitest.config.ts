@@ -38,6 +38,8 @@ export default defineConfig({
           hookTimeout: 120_000,
           pool: 'forks',
           maxWorkers: 2,
+          // After the unit project: integration specs share one broker and two cores.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
