@@ -64,6 +64,8 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   onApplicationBootstrap(): void {
+    // Every module is initialized (and every @OnKarafkaEvent subscribed) by now.
+    this.monitor.instrument('app.initialized', { state: 'initialized' });
     if (this.options.autoStart) this.start();
   }
 

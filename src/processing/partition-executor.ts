@@ -66,6 +66,8 @@ export class PartitionExecutor implements ConsumerContext {
   private pauseTimer?: NodeJS.Timeout;
   private revokedFlag = false;
   private closed = false;
+  /** Set once messages arrived: from then on revoked() and shutdown() run, as Karafka's executors do. */
+  private received = false;
 
   constructor(
     private readonly env: ExecutorEnvironment,
@@ -115,6 +117,7 @@ export class PartitionExecutor implements ConsumerContext {
       return false;
     }
     this.expectedFetch = undefined;
+    this.received = true;
     let messages = batch.messages;
     if (this.nextOffset !== undefined && messages[0].offset < this.nextOffset) {
       const from = this.nextOffset;
@@ -449,10 +452,10 @@ export class PartitionExecutor implements ConsumerContext {
   }
 
   private async runHook(kind: 'revoked' | 'shutdown'): Promise<void> {
-    if (!this.instance) return;
+    if (!this.received) return;
     let consumer: BaseConsumer;
     try {
-      consumer = await this.instance;
+      consumer = await this.consumer();
     } catch {
       return;
     }
