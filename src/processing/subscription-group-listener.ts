@@ -143,10 +143,12 @@ export class SubscriptionGroupListener {
    */
   async drain(): Promise<void> {
     const wasQuiet = this.stateValue === 'quiet';
+    const wasConnecting = this.stateValue === 'connecting';
     this.stateValue = 'stopping';
     this.abort.abort();
     clearInterval(this.statisticsTimer);
-    await this.connecting;
+    // A connect in progress is not waited for: finish() stops the client, which ends it.
+    if (!wasConnecting) await this.connecting;
     const executors = [...this.executors.values()];
     this.client?.pause(executors.map(({ topic, partition }) => ({ topic, partition })));
     await Promise.all([...executors.map((executor) => executor.settle()), ...this.draining.values()]);
