@@ -12,6 +12,8 @@ export type {
   ResolvedKarafkaOptions,
 } from './config/karafka-options.js';
 export { KarafkaConfigError } from './config/karafka-config.error.js';
+export { herokuKafkaConfig, type HerokuKafkaConfig } from './config/heroku.js';
+export { OAuthTokenError } from './connection/oauth-bearer.js';
 export type { KafkaSettings, KafkaSettingValue, RawHeaders } from './connection/kafka-client.js';
 
 export { Consumer } from './routing/consumer.decorator.js';
@@ -43,3 +45,14 @@ export { DLQ_HEADERS } from './processing/dead-letter-dispatcher.js';
 export { KarafkaMonitor, type KarafkaEventHandler } from './instrumentation/karafka-monitor.js';
 export { OnKarafkaEvent } from './instrumentation/on-karafka-event.decorator.js';
 export * from './instrumentation/karafka-events.js';
+
+export { KarafkaHealthIndicator } from './health/karafka-health.indicator.js';
+export {
+  LivenessTracker,
+  type LivenessReport,
+  type ReadinessReport,
+  type RunningJobHealth,
+  type SubscriptionGroupHealth,
+} from './health/liveness-tracker.js';
+export { LivenessServer, type LivenessServerOptions } from './health/liveness-server.js';
+export { KarafkaLivenessListener } from './health/liveness-listener.js';

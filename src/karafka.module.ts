@@ -1,9 +1,21 @@
-import { ConfigurableModuleBuilder, Global, Module, type Provider } from '@nestjs/common';
+import {
+  ConfigurableModuleBuilder,
+  Global,
+  Inject,
+  Module,
+  type OnModuleInit,
+  type Provider,
+} from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import type { KafkaClientFactory } from './connection/kafka-client.js';
 import { KafkajsClientFactory } from './connection/kafkajs/kafkajs-client-factory.js';
 import { cachedTokenProvider } from './connection/oauth-bearer.js';
 import type { KarafkaModuleOptions, ResolvedKarafkaOptions } from './config/karafka-options.js';
 import { resolveKarafkaOptions } from './config/validate-options.js';
+import { KarafkaHealthIndicator } from './health/karafka-health.indicator.js';
+import { KarafkaLivenessListener } from './health/liveness-listener.js';
+import { LivenessTracker } from './health/liveness-tracker.js';
 import { KarafkaEventExplorer } from './instrumentation/karafka-event.explorer.js';
 import { KarafkaLoggerListener } from './instrumentation/logger-listener.js';
 import { KarafkaMonitor } from './instrumentation/karafka-monitor.js';
@@ -49,6 +61,9 @@ const providers: Provider[] = [
   KarafkaEventExplorer,
   KarafkaLoggerListener,
   KarafkaRunner,
+  LivenessTracker,
+  KarafkaHealthIndicator,
+  KarafkaLivenessListener,
 ];
 
 /**
@@ -63,8 +78,38 @@ const providers: Provider[] = [
  */
 @Global()
 @Module({
-  imports: [DiscoveryModule],
+  // TerminusModule provides the HealthIndicatorService behind KarafkaHealthIndicator.
+  imports: [DiscoveryModule, TerminusModule],
   providers,
-  exports: [KARAFKA_OPTIONS, KAFKA_CLIENT_FACTORY, KarafkaMonitor, KarafkaRunner, RouteTable, JobRegistry],
+  exports: [
+    KARAFKA_OPTIONS,
+    KAFKA_CLIENT_FACTORY,
+    KarafkaMonitor,
+    KarafkaRunner,
+    RouteTable,
+    JobRegistry,
+    LivenessTracker,
+    KarafkaHealthIndicator,
+    KarafkaLivenessListener,
+  ],
 })
-export class KarafkaModule extends ConfigurableModuleClass {}
+export class KarafkaModule extends ConfigurableModuleClass implements OnModuleInit {
+  constructor(
+    private readonly routes: RouteTable,
+    @Inject(KAFKA_CLIENT_FACTORY) private readonly clients: KafkaClientFactory,
+  ) {
+    super();
+  }
+
+  /**
+   * Nest runs the module's own hook after its providers', so the explorer has built the routes:
+   * a route's `kafka` overrides that kafkajs cannot honour fail at boot too, not at first connect.
+   */
+  onModuleInit(): void {
+    // A factory of another client (a test double) maps settings its own way.
+    if (!(this.clients instanceof KafkajsClientFactory)) return;
+    for (const group of this.routes.subscriptionGroups) {
+      this.clients.settings(group.kafka, `${group.routes[0].consumerClass} @Consumer options.kafka`);
+    }
+  }
+}

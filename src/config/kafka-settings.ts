@@ -56,6 +56,24 @@ const ENGINE_OWNED: Record<string, string> = {
   'enable.auto.offset.store': 'use `manualOffsetManagement` on @Consumer',
 };
 
+/** kafkajs option names people bring along, and the librdkafka key that sets them here. */
+const KAFKAJS_NAMES: Record<string, string> = {
+  brokers: 'bootstrap.servers',
+  clientId: 'client.id',
+  ssl: 'security.protocol',
+  sasl: 'sasl.mechanisms',
+  sessionTimeout: 'session.timeout.ms',
+  heartbeatInterval: 'heartbeat.interval.ms',
+  rebalanceTimeout: 'max.poll.interval.ms',
+  minBytes: 'fetch.min.bytes',
+  maxWaitTimeInMs: 'fetch.wait.max.ms',
+  maxBytesPerPartition: 'max.partition.fetch.bytes',
+  maxBytes: 'fetch.max.bytes',
+  requestTimeout: 'socket.timeout.ms',
+  connectionTimeout: 'socket.connection.setup.timeout.ms',
+  retry: 'retry.backoff.ms',
+};
+
 /** Checks keys and value types of a `kafka` block; `path` is where it sits in the options. */
 export function validateKafkaSettings(settings: unknown, path: string): KafkaSettings {
   if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) {
@@ -73,7 +91,10 @@ export function validateKafkaSettings(settings: unknown, path: string): KafkaSet
     }
     const kind = KNOWN_KAFKA_SETTINGS[key];
     if (!kind) {
-      throw new KarafkaConfigError(field, 'is not a supported kafka setting', didYouMean(key, known));
+      const fix = Object.hasOwn(KAFKAJS_NAMES, key)
+        ? `this is a kafkajs option name; the librdkafka key is "${KAFKAJS_NAMES[key]}"`
+        : didYouMean(key, known);
+      throw new KarafkaConfigError(field, 'is not a supported kafka setting', fix);
     }
     if (value === undefined) continue;
     const expected = kind === 'secret' ? 'string' : kind;

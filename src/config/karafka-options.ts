@@ -13,8 +13,15 @@ export interface PauseOptions {
   withExponentialBackoff: boolean;
 }
 
-/** Karafka's Kubernetes liveness thresholds. */
+/** Karafka's Kubernetes liveness thresholds, and the optional standalone HTTP listener. */
 export interface LivenessOptions {
+  /**
+   * When set, a minimal HTTP server answers any path on this port with 204 (healthy) or 500 and
+   * the reasons as JSON, while the engine runs: for processes with no Nest HTTP server.
+   */
+  port?: number;
+  /** Interface of that server. Default: all interfaces. */
+  hostname?: string;
   /** Unhealthy when a subscription group has not polled for this long, in ms. Default 300,000. */
   pollingTtl: number;
   /** Unhealthy when one consume/revoked/shutdown job runs for this long, in ms. Default 300,000. */
@@ -36,8 +43,14 @@ export type CriticalErrorPolicy = 'log' | 'exit' | ((error: Error) => void);
 
 /** OAUTHBEARER token as Karafka's `oauthbearer_set_token` takes it. */
 export interface OAuthToken {
+  /** The token sent to the broker, e.g. a JWT. */
   token: string;
+  /**
+   * When the token expires: ms since the epoch, as librdkafka's `lifetime_ms` (e.g. a JWT's
+   * `exp * 1000`), or, for values below 10^12, a duration in ms from now.
+   */
   lifetimeMs: number;
+  /** The principal the token stands for; reported in `oauthbearer.token_refresh`. */
   principal: string;
 }
 

@@ -14,6 +14,7 @@ import {
   milliseconds,
   nonEmptyString,
   oneOf,
+  nonNegativeInteger,
   positiveInteger,
   shape,
 } from './option-checks.js';
@@ -40,7 +41,12 @@ const moduleChecks = shape({
   },
   names: shape({ topic: func, consumerGroup: func }),
   pause: pauseChecks,
-  liveness: shape({ pollingTtl: milliseconds, consumingTtl: milliseconds }),
+  liveness: shape({
+    pollingTtl: milliseconds,
+    consumingTtl: milliseconds,
+    port: nonNegativeInteger,
+    hostname: nonEmptyString,
+  }),
   onCriticalError: either(`'log', 'exit' or a function`, oneOf('log', 'exit'), func),
   logging: boolean,
   hostShutdownTimeout: milliseconds,

@@ -58,7 +58,7 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
     return {
       state: this.stateValue,
       listeners: this.listeners.map((listener) => listener.status()),
-      fatalError: this.fatalError ? describeClientError(this.fatalError).message : undefined,
+      fatalError: this.fatalError ? describeClientError(this.fatalError).summary : undefined,
       stoppedUnexpectedly: this.fatalError !== undefined,
     };
   }

@@ -40,6 +40,8 @@ export interface ListenerStatus {
   state: ListenerState;
   joined: boolean;
   lastPollAt?: number;
+  /** When this listener started connecting: the polling TTL counts from here until the first poll. */
+  startedAt?: number;
   assigned: TopicPartition[];
   lastError?: string;
 }
@@ -67,6 +69,7 @@ export class SubscriptionGroupListener {
   private stateValue: ListenerState = 'idle';
   private joined = false;
   private lastPollAt?: number;
+  private startedAt?: number;
   private lastError?: string;
 
   constructor(
@@ -110,6 +113,7 @@ export class SubscriptionGroupListener {
       state: this.stateValue,
       joined: this.joined,
       lastPollAt: this.lastPollAt,
+      startedAt: this.startedAt,
       assigned: [...this.executors.values()].map(({ topic, partition }) => ({ topic, partition })),
       lastError: this.lastError,
     };
@@ -119,6 +123,7 @@ export class SubscriptionGroupListener {
   start(): void {
     if (this.stateValue !== 'idle') return;
     this.stateValue = 'connecting';
+    this.startedAt = Date.now();
     this.connecting = this.connectLoop();
     const interval = this.group.kafka['statistics.interval.ms'];
     if (typeof interval === 'number' && interval > 0) {
@@ -197,8 +202,8 @@ export class SubscriptionGroupListener {
       } catch (error) {
         this.client = undefined;
         this.committer.attach(undefined);
-        const { message, hint, fatal } = describeClientError(error as Error);
-        this.lastError = message;
+        const { message, hint, summary, fatal } = describeClientError(error as Error);
+        this.lastError = summary;
         this.deps.monitor.instrument('error.occurred', {
           ...this.eventBase,
           type: 'connection.client.error',
@@ -279,8 +284,8 @@ export class SubscriptionGroupListener {
 
   private onCrash(error: Error, willRestart: boolean): void {
     this.joined = false;
-    const { message, hint } = describeClientError(error);
-    this.lastError = message;
+    const { hint, summary } = describeClientError(error);
+    this.lastError = summary;
     // A crashed client left the group: every partition is lost.
     const lost = [...this.executors];
     this.executors.clear();
@@ -304,7 +309,7 @@ export class SubscriptionGroupListener {
   private crash(error: Error): void {
     if (this.stateValue === 'stopping' || this.stateValue === 'stopped') return;
     this.stateValue = 'crashed';
-    this.lastError = describeClientError(error).message;
+    this.lastError = describeClientError(error).summary;
     this.deps.onFatal(error);
   }
 

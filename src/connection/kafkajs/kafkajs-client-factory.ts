@@ -18,9 +18,12 @@ export class KafkajsClientFactory implements KafkaClientFactory {
     if (tokenProvider) this.oauthBearerProvider = async () => ({ value: (await tokenProvider()).token });
   }
 
-  /** Maps and checks settings; throws KarafkaConfigError for what kafkajs cannot honour. */
-  settings(kafka: ConsumerClientSettings['kafka']): KafkajsSettings {
-    return toKafkajsSettings(kafka, this.oauthBearerProvider);
+  /**
+   * Maps and checks settings; throws KarafkaConfigError for what kafkajs cannot honour, naming
+   * the key under `path` (where the user wrote it).
+   */
+  settings(kafka: ConsumerClientSettings['kafka'], path?: string): KafkajsSettings {
+    return toKafkajsSettings(kafka, this.oauthBearerProvider, path);
   }
 
   consumer(settings: ConsumerClientSettings): ConsumerClient {

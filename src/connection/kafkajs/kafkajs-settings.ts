@@ -3,19 +3,37 @@ import type { ConsumerConfig, KafkaConfig, SASLOptions } from 'kafkajs';
 import { KarafkaConfigError } from '../../config/karafka-config.error.js';
 import type { KafkaSettings } from '../kafka-client.js';
 
+const LIBRDKAFKA_CLIENTS = 'a librdkafka-based client (@confluentinc/kafka-javascript or node-rdkafka)';
+
 /** Keys kafkajs cannot honour, and what to do instead. */
 const UNSUPPORTED: Record<string, (value: unknown) => string | undefined> = {
   'group.instance.id': () =>
-    'static group membership is not implemented by kafkajs; remove the key, or use a librdkafka-based client when one is available',
-  'partition.assignment.strategy': (value) =>
-    /cooperative/i.test(String(value))
-      ? 'cooperative-sticky rebalancing is not implemented by kafkajs (eager protocol only); remove the key (the default is a subscription-aware round robin), or use a librdkafka-based client'
-      : undefined,
+    `static group membership (KIP-345) is supported by ${LIBRDKAFKA_CLIENTS}, not by kafkajs, the client this version uses; remove the key and use the Recreate deployment strategy to limit rebalances`,
+  'partition.assignment.strategy': (value) => {
+    const strategy = String(value).trim().toLowerCase();
+    if (strategy === 'roundrobin') return undefined;
+    return strategy.includes('cooperative')
+      ? `cooperative-sticky (incremental) rebalancing is supported by ${LIBRDKAFKA_CLIENTS}, not by kafkajs, which only has the eager protocol; remove the key (kafkajs assigns round robin)`
+      : `kafkajs only assigns round robin ("${strategy}" would need ${LIBRDKAFKA_CLIENTS}); remove the key or set 'roundrobin'`;
+  },
 };
 
 const SECURITY_PROTOCOLS = ['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'];
 const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'];
+const SSL_KEYS = [
+  'ssl.ca.pem',
+  'ssl.certificate.pem',
+  'ssl.key.pem',
+  'ssl.ca.location',
+  'ssl.certificate.location',
+  'ssl.key.location',
+  'ssl.key.password',
+  'enable.ssl.certificate.verification',
+  'ssl.endpoint.identification.algorithm',
+];
+const SASL_KEYS = ['sasl.mechanisms', 'sasl.username', 'sasl.password'];
 
+/** What kafkajs gets: the `Kafka` constructor's options, the consumer's, and the producer's ack timeout. */
 export interface KafkajsSettings {
   client: Omit<KafkaConfig, 'logCreator' | 'logLevel'>;
   consumer: Omit<ConsumerConfig, 'groupId'>;
@@ -23,44 +41,36 @@ export interface KafkajsSettings {
   requestTimeout?: number;
 }
 
-function field(key: string): string {
-  return `kafka['${key}']`;
-}
+/** Names a key where the user wrote it, e.g. `kafka['sasl.mechanisms']`. */
+type At = (key: string) => string;
 
-function readPem(settings: KafkaSettings, pemKey: string, locationKey: string): string | undefined {
+function readPem(settings: KafkaSettings, at: At, pemKey: string, locationKey: string): string | undefined {
   const pem = settings[pemKey];
-  if (typeof pem === 'string') return pem;
   const location = settings[locationKey];
+  if (typeof pem === 'string' && typeof location === 'string') {
+    throw new KarafkaConfigError(
+      at(locationKey),
+      `is set together with '${pemKey}'`,
+      'keep one of them: the PEM itself or the path of a PEM file',
+    );
+  }
+  if (typeof pem === 'string') return pem;
   if (typeof location !== 'string') return undefined;
   try {
     return readFileSync(location, 'utf8');
   } catch (error) {
     throw new KarafkaConfigError(
-      field(locationKey),
+      at(locationKey),
       `cannot read ${location} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
       `point it at a readable PEM file, or pass the PEM itself in '${pemKey}'`,
     );
   }
 }
 
-/**
- * Maps Karafka's librdkafka keys onto kafkajs options. Throws {@link KarafkaConfigError} for
- * a key kafkajs cannot honour, so nothing is dropped silently.
- */
-export function toKafkajsSettings(
-  settings: KafkaSettings,
-  oauthBearerProvider?: () => Promise<{ value: string }>,
-): KafkajsSettings {
-  for (const [key, explain] of Object.entries(UNSUPPORTED)) {
-    if (settings[key] === undefined) continue;
-    const fix = explain(settings[key]);
-    if (fix) throw new KarafkaConfigError(field(key), 'cannot be honoured by the kafkajs client', fix);
-  }
-
-  const servers = settings['bootstrap.servers'];
+function parseBrokers(servers: unknown, at: At): string[] {
   if (typeof servers !== 'string' || servers.trim() === '') {
     throw new KarafkaConfigError(
-      field('bootstrap.servers'),
+      at('bootstrap.servers'),
       'is required',
       `set it to a comma list of host:port, e.g. 'localhost:9092'`,
     );
@@ -70,19 +80,67 @@ export function toKafkajsSettings(
     .map((broker) => broker.trim())
     .filter(Boolean);
   for (const broker of brokers) {
-    if (/^[a-z+]+:\/\//i.test(broker)) {
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(broker)?.[1];
+    if (scheme) {
+      // The scheme only: a URL may carry credentials.
       throw new KarafkaConfigError(
-        field('bootstrap.servers'),
-        `has an unsupported protocol in "${broker.replace(/:\/\/.*/, '://')}..."`,
-        `strip the scheme (e.g. Heroku's kafka+ssl://) and set 'security.protocol' instead; herokuKafkaConfig() does this`,
+        at('bootstrap.servers'),
+        `unsupported protocol "${scheme.toUpperCase()}": bootstrap servers are host:port, without ${scheme}://`,
+        `strip every ${scheme}:// and set 'security.protocol' instead (Heroku's KAFKA_URL: use herokuKafkaConfig())`,
+      );
+    }
+    if (!/^[^:\s]+:\d+$|^\[[0-9a-f:.]+\]:\d+$/i.test(broker)) {
+      throw new KarafkaConfigError(
+        at('bootstrap.servers'),
+        // Anything before an "@" could be credentials.
+        `has "${broker.replace(/^.*@/, '…@')}", which is not host:port`,
+        `list brokers as host:port, comma separated, e.g. 'b-1.example.com:9096,b-2.example.com:9096'`,
       );
     }
   }
+  return brokers;
+}
+
+function refuseUnused(
+  settings: KafkaSettings,
+  at: At,
+  keys: string[],
+  protocol: string,
+  needs: string,
+): void {
+  const key = keys.find((k) => settings[k] !== undefined);
+  if (key === undefined) return;
+  throw new KarafkaConfigError(
+    at(key),
+    `is set but security.protocol is "${protocol}", so it would be ignored`,
+    `set 'security.protocol' to ${needs}, or remove the key`,
+  );
+}
+
+/**
+ * Maps Karafka's librdkafka keys onto kafkajs options. Throws {@link KarafkaConfigError} for
+ * a key kafkajs cannot honour, or one the chosen security protocol would ignore, so nothing is
+ * dropped silently.
+ */
+export function toKafkajsSettings(
+  settings: KafkaSettings,
+  oauthBearerProvider?: () => Promise<{ value: string }>,
+  path = 'kafka',
+): KafkajsSettings {
+  const at: At = (key) => `${path}['${key}']`;
+  for (const [key, explain] of Object.entries(UNSUPPORTED)) {
+    if (settings[key] === undefined) continue;
+    const fix = explain(settings[key]);
+    if (fix) throw new KarafkaConfigError(at(key), 'cannot be honoured by the kafkajs client', fix);
+  }
+
+  const client: KafkajsSettings['client'] = { brokers: parseBrokers(settings['bootstrap.servers'], at) };
+  if (typeof settings['client.id'] === 'string') client.clientId = settings['client.id'];
 
   const protocol = String(settings['security.protocol'] ?? 'plaintext').toLowerCase();
   if (!SECURITY_PROTOCOLS.includes(protocol)) {
     throw new KarafkaConfigError(
-      field('security.protocol'),
+      at('security.protocol'),
       `"${settings['security.protocol']}" is not a security protocol`,
       `use one of ${SECURITY_PROTOCOLS.join(', ')}`,
     );
@@ -90,38 +148,18 @@ export function toKafkajsSettings(
   const useSsl = protocol === 'ssl' || protocol === 'sasl_ssl';
   const useSasl = protocol.startsWith('sasl_');
 
-  const client: KafkajsSettings['client'] = { brokers };
-  if (typeof settings['client.id'] === 'string') client.clientId = settings['client.id'];
+  if (useSsl) client.ssl = sslOptions(settings, at);
+  else refuseUnused(settings, at, SSL_KEYS, protocol, "'ssl' or 'sasl_ssl'");
 
-  if (useSsl) {
-    const ca = readPem(settings, 'ssl.ca.pem', 'ssl.ca.location');
-    const cert = readPem(settings, 'ssl.certificate.pem', 'ssl.certificate.location');
-    const key = readPem(settings, 'ssl.key.pem', 'ssl.key.location');
-    const verify = settings['enable.ssl.certificate.verification'] !== false;
-    const checkHostname =
-      String(settings['ssl.endpoint.identification.algorithm'] ?? 'https').toLowerCase() !== 'none';
-    client.ssl = {
-      ...(ca ? { ca: [ca] } : {}),
-      ...(cert ? { cert } : {}),
-      ...(key ? { key } : {}),
-      ...(typeof settings['ssl.key.password'] === 'string'
-        ? { passphrase: settings['ssl.key.password'] }
-        : {}),
-      rejectUnauthorized: verify,
-      // Keeps chain validation against the CA but skips host name matching (Heroku's brokers).
-      ...(checkHostname ? {} : { checkServerIdentity: () => undefined }),
-    };
-  } else if (
-    ['ssl.ca.pem', 'ssl.certificate.pem', 'ssl.key.pem'].some((key) => settings[key] !== undefined)
-  ) {
+  if (useSasl) client.sasl = saslOptions(settings, at, oauthBearerProvider);
+  else refuseUnused(settings, at, SASL_KEYS, protocol, "'sasl_ssl' or 'sasl_plaintext'");
+  if (oauthBearerProvider && (!useSasl || client.sasl?.mechanism !== 'oauthbearer')) {
     throw new KarafkaConfigError(
-      field('security.protocol'),
-      `is "${protocol}" but SSL certificates are set`,
-      `set 'security.protocol' to 'ssl' or 'sasl_ssl'`,
+      'oauth.tokenProvider',
+      'is set but the kafka settings do not use OAUTHBEARER, so it would never be called',
+      `set 'security.protocol' to 'sasl_ssl' and 'sasl.mechanisms' to 'OAUTHBEARER', or remove oauth`,
     );
   }
-
-  if (useSasl) client.sasl = saslOptions(settings, oauthBearerProvider);
 
   const consumer: KafkajsSettings['consumer'] = {};
   const number = (key: string) => (typeof settings[key] === 'number' ? (settings[key] as number) : undefined);
@@ -138,25 +176,69 @@ export function toKafkajsSettings(
   assign(consumer, 'maxBytes', 'fetch.max.bytes');
   assign(client, 'requestTimeout', 'socket.timeout.ms');
   assign(client, 'connectionTimeout', 'socket.connection.setup.timeout.ms');
-  const initialRetryTime = number('retry.backoff.ms') ?? number('reconnect.backoff.ms');
-  const maxRetryTime = number('reconnect.backoff.max.ms');
-  if (initialRetryTime !== undefined || maxRetryTime !== undefined) {
-    client.retry = {
-      ...(initialRetryTime !== undefined ? { initialRetryTime } : {}),
-      ...(maxRetryTime !== undefined ? { maxRetryTime } : {}),
-    };
-  }
+
+  const retry = retryOptions(at, number('retry.backoff.ms'), number('reconnect.backoff.ms'));
+  assign(retry, 'maxRetryTime', 'reconnect.backoff.max.ms');
+  if (Object.keys(retry).length > 0) client.retry = retry;
   return { client, consumer, requestTimeout: number('request.timeout.ms') };
+}
+
+function sslOptions(settings: KafkaSettings, at: At): NonNullable<KafkaConfig['ssl']> {
+  const ca = readPem(settings, at, 'ssl.ca.pem', 'ssl.ca.location');
+  const cert = readPem(settings, at, 'ssl.certificate.pem', 'ssl.certificate.location');
+  const key = readPem(settings, at, 'ssl.key.pem', 'ssl.key.location');
+  if (Boolean(cert) !== Boolean(key)) {
+    throw new KarafkaConfigError(
+      at(cert ? 'ssl.key.pem' : 'ssl.certificate.pem'),
+      'is missing: a client certificate needs its private key, and the reverse',
+      'set both ssl.certificate.* and ssl.key.* (Heroku: KAFKA_CLIENT_CERT and KAFKA_CLIENT_CERT_KEY)',
+    );
+  }
+  const algorithm = String(settings['ssl.endpoint.identification.algorithm'] ?? 'https').toLowerCase();
+  if (algorithm !== 'https' && algorithm !== 'none') {
+    throw new KarafkaConfigError(
+      at('ssl.endpoint.identification.algorithm'),
+      `"${algorithm}" is not an identification algorithm`,
+      `use 'https' (check the host name, the default) or 'none' (chain only)`,
+    );
+  }
+  const passphrase = settings['ssl.key.password'];
+  return {
+    ...(ca ? { ca: [ca] } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    ...(typeof passphrase === 'string' ? { passphrase } : {}),
+    rejectUnauthorized: settings['enable.ssl.certificate.verification'] !== false,
+    // Still validates the chain against `ca`; only the host name match is skipped (Heroku's brokers).
+    ...(algorithm === 'none' ? { checkServerIdentity: () => undefined } : {}),
+  };
+}
+
+function retryOptions(
+  at: At,
+  retryBackoff: number | undefined,
+  reconnectBackoff: number | undefined,
+): NonNullable<KafkaConfig['retry']> {
+  if (retryBackoff !== undefined && reconnectBackoff !== undefined && retryBackoff !== reconnectBackoff) {
+    throw new KarafkaConfigError(
+      at('reconnect.backoff.ms'),
+      `(${reconnectBackoff}) differs from retry.backoff.ms (${retryBackoff}), but kafkajs has one initial backoff for request retries and reconnects`,
+      'set only one of them',
+    );
+  }
+  const initialRetryTime = retryBackoff ?? reconnectBackoff;
+  return initialRetryTime !== undefined ? { initialRetryTime } : {};
 }
 
 function saslOptions(
   settings: KafkaSettings,
+  at: At,
   oauthBearerProvider?: () => Promise<{ value: string }>,
 ): SASLOptions {
   const mechanism = String(settings['sasl.mechanisms'] ?? '').toLowerCase();
   if (!SASL_MECHANISMS.includes(mechanism)) {
     throw new KarafkaConfigError(
-      field('sasl.mechanisms'),
+      at('sasl.mechanisms'),
       settings['sasl.mechanisms'] === undefined
         ? 'is required with a sasl_* security.protocol'
         : `"${settings['sasl.mechanisms']}" is not supported`,
@@ -171,16 +253,27 @@ function saslOptions(
         'pass oauth: { tokenProvider: async () => ({ token, lifetimeMs, principal }) }',
       );
     }
+    refuseWithOAuth(settings, at);
     return { mechanism: 'oauthbearer', oauthBearerProvider };
   }
   const username = settings['sasl.username'];
   const password = settings['sasl.password'];
   if (typeof username !== 'string' || typeof password !== 'string') {
     throw new KarafkaConfigError(
-      field(typeof username !== 'string' ? 'sasl.username' : 'sasl.password'),
+      at(typeof username !== 'string' ? 'sasl.username' : 'sasl.password'),
       `is required with ${mechanism.toUpperCase()}`,
       'set both sasl.username and sasl.password',
     );
   }
   return { mechanism: mechanism as 'plain' | 'scram-sha-256' | 'scram-sha-512', username, password };
+}
+
+function refuseWithOAuth(settings: KafkaSettings, at: At): void {
+  const key = ['sasl.username', 'sasl.password'].find((k) => settings[k] !== undefined);
+  if (key === undefined) return;
+  throw new KarafkaConfigError(
+    at(key),
+    'is set but OAUTHBEARER authenticates with the token of oauth.tokenProvider, so it would be ignored',
+    'remove sasl.username and sasl.password',
+  );
 }

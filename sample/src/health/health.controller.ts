@@ -1,0 +1,24 @@
+import { Controller, Get } from '@nestjs/common';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { KarafkaHealthIndicator } from 'nestjs-karafka';
+
+/** Kubernetes probes: liveness on /health, readiness on /health/ready. */
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly karafka: KarafkaHealthIndicator,
+  ) {}
+
+  @Get()
+  @HealthCheck()
+  check() {
+    return this.health.check([() => this.karafka.isHealthy('karafka')]);
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([() => this.karafka.isReady('karafka')]);
+  }
+}
