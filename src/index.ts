@@ -56,3 +56,4 @@ export {
 } from './health/liveness-tracker.js';
 export { LivenessServer, type LivenessServerOptions } from './health/liveness-server.js';
 export { KarafkaLivenessListener } from './health/liveness-listener.js';
+export { KarafkaProducer, ProduceError, type ProduceMessage } from './producer/karafka-producer.js';

@@ -22,6 +22,7 @@ import { KarafkaMonitor } from './instrumentation/karafka-monitor.js';
 import { KAFKA_CLIENT_FACTORY, KARAFKA_MODULE_OPTIONS, KARAFKA_OPTIONS } from './karafka.constants.js';
 import { JobRegistry } from './processing/job-registry.js';
 import { KarafkaRunner } from './processing/karafka-runner.js';
+import { KarafkaProducer } from './producer/karafka-producer.js';
 import { ConsumerMetadataAccessor } from './routing/consumer-metadata.accessor.js';
 import { ConsumerExplorer } from './routing/consumer.explorer.js';
 import { RouteTable } from './routing/route-table.js';
@@ -64,6 +65,7 @@ const providers: Provider[] = [
   LivenessTracker,
   KarafkaHealthIndicator,
   KarafkaLivenessListener,
+  KarafkaProducer,
 ];
 
 /**
@@ -91,6 +93,7 @@ const providers: Provider[] = [
     LivenessTracker,
     KarafkaHealthIndicator,
     KarafkaLivenessListener,
+    KarafkaProducer,
   ],
 })
 export class KarafkaModule extends ConfigurableModuleClass implements OnModuleInit {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { KarafkaModule } from 'nestjs-karafka';
 import { HealthController } from './health/health.controller.js';
+import { OrdersController } from './orders/orders.controller.js';
 import { OrdersConsumer } from './orders/orders.consumer.js';
 import { OrdersRepository } from './orders/orders.repository.js';
 
@@ -18,7 +19,7 @@ import { OrdersRepository } from './orders/orders.repository.js';
     }),
     TerminusModule.forRoot({ gracefulShutdownTimeoutMs: 0 }),
   ],
-  controllers: [HealthController],
+  controllers: [HealthController, OrdersController],
   providers: [OrdersRepository, OrdersConsumer],
 })
 export class AppModule {}

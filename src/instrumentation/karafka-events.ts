@@ -83,6 +83,7 @@ export type ErrorType =
   | 'consumer.shutdown.error'
   | 'consumer.commit.error'
   | 'dead_letter_queue.dispatch.error'
+  | 'producer.produce.error'
   | 'connection.client.error'
   | 'oauthbearer.token_refresh.error'
   | 'app.stopping.error'
