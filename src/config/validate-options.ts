@@ -1,4 +1,5 @@
 import { KarafkaConfigError } from './karafka-config.error.js';
+import { processOverrides } from './process-overrides.js';
 import { validateKafkaSettings } from './kafka-settings.js';
 import {
   DEFAULT_LIVENESS,
@@ -69,12 +70,19 @@ export function resolveKarafkaOptions(options: KarafkaModuleOptions): ResolvedKa
   if (options.kafka === undefined) {
     throw new KarafkaConfigError('kafka', 'is required', "pass kafka: { 'bootstrap.servers': 'host:9092' }");
   }
+  const { defaults = {}, forced = {} } = processOverrides();
   const resolved: ResolvedKarafkaOptions = {
     ...DEFAULT_OPTIONS,
+    ...stripUndefined(defaults),
     ...stripUndefined(options),
+    ...stripUndefined(forced),
     names: options.names ?? {},
     pause: { ...DEFAULT_PAUSE, ...stripUndefined(options.pause ?? {}) },
-    liveness: { ...DEFAULT_LIVENESS, ...stripUndefined(options.liveness ?? {}) },
+    liveness: {
+      ...DEFAULT_LIVENESS,
+      ...stripUndefined(options.liveness ?? {}),
+      ...stripUndefined(forced.liveness ?? {}),
+    },
   };
   if (resolved.shutdownTimeout <= resolved.maxWaitTime) {
     throw new KarafkaConfigError(

@@ -12,7 +12,9 @@ import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { RouteTable } from '../routing/route-table.js';
 import { describeClientError } from './client-errors.js';
+import { processOverrides } from '../config/process-overrides.js';
 import { DeadLetterDispatcher } from './dead-letter-dispatcher.js';
+import { checkEmbedding } from './embedding-checks.js';
 import { JobRegistry } from './job-registry.js';
 import { SubscriptionGroupListener, type ListenerStatus } from './subscription-group-listener.js';
 import { WorkerPool } from './worker-pool.js';
@@ -98,6 +100,9 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
     );
     this.setState('running');
     for (const listener of this.listeners) listener.start();
+    // After the host finished booting (it may enable shutdown hooks after init).
+    if (!processOverrides().ownsSignals)
+      setTimeout(() => checkEmbedding(this.options, this.logger), 1_000).unref();
   }
 
   /** Stops taking new batches; finishes in-flight ones, runs `shutdown()`, commits; stays in the group. */

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { CliUsageError, parseCliArgs, USAGE } from './cli-args.js';
+import { runInfo } from './info-command.js';
+import { loadAppModule } from './load-module.js';
+import { runServer } from './server-command.js';
+
+async function main(): Promise<void> {
+  const args = parseCliArgs(process.argv.slice(2));
+  if (args.command === 'help') return void console.log(USAGE);
+  if (args.command === 'version') {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    return void console.log(pkg.version);
+  }
+  const appModule = await loadAppModule(args.module, args.exportName);
+  if (args.command === 'info') return runInfo(appModule);
+  return runServer(appModule, args);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof CliUsageError) {
+    console.error(`karafka: ${error.message}`);
+    process.exit(64);
+  }
+  console.error(`karafka: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,22 @@
+import type { KarafkaModuleOptions } from './karafka-options.js';
+
+/**
+ * Set by a process owner (the `karafka` CLI) before it boots the user's module: `defaults`
+ * apply where the user set nothing, `forced` win over what the user set. Embedded apps leave it empty.
+ */
+export interface ProcessOverrides {
+  defaults?: Partial<KarafkaModuleOptions>;
+  forced?: Partial<KarafkaModuleOptions>;
+  /** The process owns the signals (no embedding warnings). */
+  ownsSignals?: boolean;
+}
+
+let current: ProcessOverrides = {};
+
+export function setProcessOverrides(overrides: ProcessOverrides): void {
+  current = overrides;
+}
+
+export function processOverrides(): ProcessOverrides {
+  return current;
+}

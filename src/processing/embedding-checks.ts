@@ -1,0 +1,23 @@
+import type { Logger } from '@nestjs/common';
+import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
+
+/** Signals Nest's enableShutdownHooks() listens to by default; one is enough to tell. */
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * Karafka's embedding caveats, checked once the host has booted: the host owns the signals, so
+ * without shutdown hooks a SIGTERM kills in-flight work without a stop; and a host deadline
+ * shorter than shutdownTimeout cuts the stop short.
+ */
+export function checkEmbedding(options: ResolvedKarafkaOptions, logger: Logger): void {
+  if (SHUTDOWN_SIGNALS.every((signal) => process.listenerCount(signal) === 0)) {
+    logger.warn(
+      'Karafka runs embedded but no shutdown hooks are enabled: a SIGTERM will kill in-flight batches without committing them. Call app.enableShutdownHooks() (or stop KarafkaRunner from your own signal handler).',
+    );
+  }
+  if (options.hostShutdownTimeout !== undefined && options.hostShutdownTimeout < options.shutdownTimeout) {
+    logger.warn(
+      `hostShutdownTimeout (${options.hostShutdownTimeout} ms) is shorter than shutdownTimeout (${options.shutdownTimeout} ms): the host may kill the process while Karafka still drains. Raise the host's deadline (e.g. terminationGracePeriodSeconds, TimeoutStopSec) or lower shutdownTimeout.`,
+    );
+  }
+}
