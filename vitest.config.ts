@@ -13,7 +13,10 @@ const swcPlugin = () =>
   });
 
 // Specs import the package by name, as users do; it resolves to the sources.
-const alias = { 'nestjs-karafka': fileURLToPath(new URL('./src/index.ts', import.meta.url)) };
+const alias = {
+  'nestjs-karafka/testing': fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
+  'nestjs-karafka': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+};
 
 export default defineConfig({
   resolve: { alias },
@@ -24,7 +27,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.spec.ts'],
+          include: ['test/unit/**/*.spec.ts', 'sample/test/**/*.spec.ts'],
         },
       },
       {

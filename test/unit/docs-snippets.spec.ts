@@ -59,7 +59,10 @@ function compile(snippets: Snippet[]): string[] {
     // A snippet may declare what it only shows.
     noUnusedLocals: false,
     noUnusedParameters: false,
-    paths: { 'nestjs-karafka': [join(root, 'src/index.ts')] },
+    paths: {
+      'nestjs-karafka': [join(root, 'src/index.ts')],
+      'nestjs-karafka/testing': [join(root, 'src/testing/index.ts')],
+    },
   };
   const byFile = new Map(snippets.map((snippet) => [snippet.fileName, snippet]));
   const host = ts.createCompilerHost(options);

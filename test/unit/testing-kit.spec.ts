@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { describe, expect, it } from 'vitest';
+import { BaseConsumer, Consumer, KarafkaModule, KarafkaProducer, type Messages } from 'nestjs-karafka';
+import { KarafkaTestKit, KarafkaTestProducer } from 'nestjs-karafka/testing';
+
+@Injectable()
+class Audit {
+  readonly seen: string[] = [];
+}
+
+@Consumer('payments', { manualOffsetManagement: true })
+class PaymentsConsumer extends BaseConsumer<{ id: string }> {
+  constructor(
+    private readonly audit: Audit,
+    private readonly producer: KarafkaProducer,
+  ) {
+    super();
+  }
+
+  async consume(messages: Messages<{ id: string }>): Promise<void> {
+    for (const message of messages) {
+      if (message.payload.id === 'later') return this.pause(message.offset, 5_000);
+      this.audit.seen.push(`${message.key}:${message.payload.id}:${message.headers.source}`);
+      this.producer.produceAsync({ topic: 'payments.audit', payload: message.payload });
+      if (message.payload.id !== 'skip-mark') this.markAsConsumed(message);
+    }
+  }
+
+  override async revoked(): Promise<void> {
+    this.audit.seen.push(`revoked:${this.isRevoked()}`);
+  }
+}
+
+async function kit() {
+  const moduleRef = await Test.createTestingModule({
+    imports: [KarafkaModule.forRoot({ kafka: { 'bootstrap.servers': 'unused:9092' }, prefix: 'env.' })],
+    providers: [Audit, PaymentsConsumer],
+  })
+    .overrideProvider(KarafkaProducer)
+    .useClass(KarafkaTestProducer)
+    .compile();
+  return { karafka: new KarafkaTestKit(moduleRef), audit: moduleRef.get(Audit) };
+}
+
+describe('KarafkaTestKit', () => {
+  it('feeds messages with filled-in offsets, keys and headers, honouring manual offset management', async () => {
+    const { karafka, audit } = await kit();
+    const consumer = await karafka.consumer<{ id: string }>('payments', 2);
+    expect(consumer.topic).toBe('env.payments');
+    await consumer.consume([
+      { key: 'k1', payload: { id: 'a' }, headers: { source: 'web' } },
+      { key: 'k2', payload: { id: 'skip-mark' } },
+    ]);
+    await consumer.consume([{ payload: { id: 'c' } }]);
+    expect(audit.seen).toEqual(['k1:a:web', 'k2:skip-mark:undefined', 'null:c:undefined']);
+    expect(consumer.markedOffsets).toEqual([0, 2]);
+    expect(karafka.producer.to('payments.audit').map((m) => m.payload)).toEqual([
+      { id: 'a' },
+      { id: 'skip-mark' },
+      { id: 'c' },
+    ]);
+  });
+
+  it('records pauses and runs revoked() with isRevoked() true', async () => {
+    const { karafka, audit } = await kit();
+    const consumer = await karafka.consumer('payments');
+    await consumer.consume([{ payload: { id: 'later' }, offset: 41 }]);
+    expect(consumer.pauses).toEqual([{ offset: 41, timeoutMs: 5_000 }]);
+    await consumer.revoke();
+    expect(audit.seen).toEqual(['revoked:true']);
+  });
+
+  it('names the routed topics when asked for an unknown one', async () => {
+    const { karafka } = await kit();
+    await expect(karafka.consumer('nope')).rejects.toThrow('routed topics: payments');
+  });
+});
