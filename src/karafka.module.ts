@@ -23,6 +23,8 @@ import { KAFKA_CLIENT_FACTORY, KARAFKA_MODULE_OPTIONS, KARAFKA_OPTIONS } from '.
 import { JobRegistry } from './processing/job-registry.js';
 import { KarafkaRunner } from './processing/karafka-runner.js';
 import { KarafkaProducer } from './producer/karafka-producer.js';
+import { KarafkaAdmin } from './admin/karafka-admin.js';
+import { TopicsManager } from './admin/topics-manager.js';
 import { ConsumerMetadataAccessor } from './routing/consumer-metadata.accessor.js';
 import { ConsumerExplorer } from './routing/consumer.explorer.js';
 import { RouteTable } from './routing/route-table.js';
@@ -66,6 +68,8 @@ const providers: Provider[] = [
   KarafkaHealthIndicator,
   KarafkaLivenessListener,
   KarafkaProducer,
+  KarafkaAdmin,
+  TopicsManager,
 ];
 
 /**
@@ -94,6 +98,8 @@ const providers: Provider[] = [
     KarafkaHealthIndicator,
     KarafkaLivenessListener,
     KarafkaProducer,
+    KarafkaAdmin,
+    TopicsManager,
   ],
 })
 export class KarafkaModule extends ConfigurableModuleClass implements OnModuleInit {

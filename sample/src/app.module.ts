@@ -14,6 +14,7 @@ import { OrdersRepository } from './orders/orders.repository.js';
         clientId: 'nestjs-karafka-sample',
         groupId: 'sample',
         shutdownTimeout: 20_000,
+        declareTopics: true,
         liveness: { pollingTtl: 30_000, consumingTtl: 60_000 },
       }),
     }),

@@ -15,7 +15,9 @@ export interface RouteFilters {
 }
 
 export interface CliArgs {
-  command: 'server' | 'info' | 'help' | 'version';
+  command: 'server' | 'info' | 'topics' | 'help' | 'version';
+  /** For `topics`: create, delete or plan. */
+  action?: 'create' | 'delete' | 'plan';
   module?: string;
   exportName?: string;
   livenessPort?: number;
@@ -38,6 +40,8 @@ export const USAGE = `Usage: karafka <command> [options]
 Commands:
   server   run the consumers of a Nest module until signalled
   info     print the routes: consumer groups, subscription groups, topics, consumers
+  topics create|delete|plan
+           the topics declared with @Consumer(topic, { config: { partitions } }) (and their DLQs)
   help     this text
 
 Options:
@@ -82,11 +86,17 @@ export function parseCliArgs(argv: string[]): CliArgs {
   }
   const { values, positionals } = parsed;
   const command = values.help ? 'help' : values.version ? 'version' : (positionals[0] ?? 'help');
-  if (!['server', 'info', 'help', 'version'].includes(command)) {
-    throw new CliUsageError(`unknown command "${command}". Use one of: server, info, help`);
+  if (!['server', 'info', 'topics', 'help', 'version'].includes(command)) {
+    throw new CliUsageError(`unknown command "${command}". Use one of: server, info, topics, help`);
   }
-  if (positionals.length > 1)
-    throw new CliUsageError(`unexpected argument "${positionals[1]}". Flags start with --`);
+  const action = command === 'topics' ? positionals[1] : undefined;
+  if (command === 'topics' && !['create', 'delete', 'plan'].includes(action ?? '')) {
+    throw new CliUsageError(
+      `karafka topics needs an action: create, delete or plan${action ? ` (got "${action}")` : ''}`,
+    );
+  }
+  const extra = positionals[command === 'topics' ? 2 : 1];
+  if (extra !== undefined) throw new CliUsageError(`unexpected argument "${extra}". Flags start with --`);
   let livenessPort: number | undefined;
   if (values['liveness-port'] !== undefined) {
     livenessPort = Number(values['liveness-port']);
@@ -106,6 +116,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
   ) as unknown as RouteFilters;
   return {
     command: command as CliArgs['command'],
+    action: action as CliArgs['action'],
     module: values.module as string | undefined,
     exportName: values.export as string | undefined,
     livenessPort,

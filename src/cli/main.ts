@@ -5,6 +5,7 @@ import { CliUsageError, parseCliArgs, USAGE } from './cli-args.js';
 import { runInfo } from './info-command.js';
 import { loadAppModule } from './load-module.js';
 import { runServer } from './server-command.js';
+import { runTopics } from './topics-command.js';
 
 async function main(): Promise<void> {
   const args = parseCliArgs(process.argv.slice(2));
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
   }
   const appModule = await loadAppModule(args.module, args.exportName);
   if (args.command === 'info') return runInfo(appModule);
+  if (args.command === 'topics') return runTopics(appModule, args.action!);
   return runServer(appModule, args);
 }
 

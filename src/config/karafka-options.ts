@@ -87,6 +87,11 @@ export interface KarafkaModuleOptions {
   liveness?: Partial<LivenessOptions>;
   /** Default 'log'; the `karafka server` CLI uses 'exit'. */
   onCriticalError?: CriticalErrorPolicy;
+  /**
+   * Create the topics declared with `@Consumer(topic, { config: { partitions } })` (and their DLQ
+   * topics) when they are missing, before consuming starts. Default false.
+   */
+  declareTopics?: boolean;
   /** Log lifecycle, rebalances and errors through Nest's Logger. Default true. */
   logging?: boolean;
   /** The host's own shutdown deadline in ms, if it has one: a warning is logged when it is shorter than shutdownTimeout. */
@@ -125,4 +130,5 @@ export const DEFAULT_OPTIONS = {
   prefix: '',
   onCriticalError: 'log',
   logging: true,
+  declareTopics: false,
 } as const satisfies Partial<KarafkaModuleOptions>;

@@ -50,6 +50,7 @@ const moduleChecks = shape({
   }),
   onCriticalError: either(`'log', 'exit' or a function`, oneOf('log', 'exit'), func),
   logging: boolean,
+  declareTopics: boolean,
   hostShutdownTimeout: milliseconds,
   oauth: shape({ tokenProvider: func }),
 });

@@ -103,9 +103,63 @@ export interface ProducerClient {
   disconnect(): Promise<void>;
 }
 
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  config?: Record<string, string>;
+}
+
+export interface PartitionInfo {
+  partition: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
+
+export interface Watermarks {
+  partition: number;
+  low: number;
+  high: number;
+}
+
+export interface ClusterInfo {
+  clusterId: string;
+  controller: number | null;
+  brokers: { nodeId: number; host: string; port: number }[];
+}
+
+/** Cluster administration, Karafka::Admin's needs. Offsets are next-to-read; -1 means none committed. */
+export interface AdminClient {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  clusterInfo(): Promise<ClusterInfo>;
+  listTopics(): Promise<string[]>;
+  createTopics(topics: TopicSpec[]): Promise<void>;
+  deleteTopics(names: string[]): Promise<void>;
+  createPartitions(name: string, count: number): Promise<void>;
+  partitions(name: string): Promise<PartitionInfo[]>;
+  watermarks(name: string): Promise<Watermarks[]>;
+  committedOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: number }[]>;
+  setCommittedOffsets(
+    groupId: string,
+    topic: string,
+    positions: { partition: number; offset: number }[],
+  ): Promise<void>;
+  /** Up to `count` messages of one partition from `offset`, read with a throwaway group of `groupIdPrefix`. */
+  read(
+    topic: string,
+    partition: number,
+    offset: number,
+    count: number,
+    groupIdPrefix: string,
+  ): Promise<RawMessage[]>;
+}
+
 export interface KafkaClientFactory {
   consumer(settings: ConsumerClientSettings): ConsumerClient;
   producer(settings: ProducerClientSettings): ProducerClient;
+  admin(settings: { clientId: string; kafka: KafkaSettings }): AdminClient;
 }
 
 /** A commit was refused because the group is rebalancing or this member's generation is stale. */

@@ -11,6 +11,7 @@ import type { AppState } from '../instrumentation/karafka-events.js';
 import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { RouteTable } from '../routing/route-table.js';
+import { TopicsManager } from '../admin/topics-manager.js';
 import { describeClientError } from './client-errors.js';
 import { processOverrides } from '../config/process-overrides.js';
 import { DeadLetterDispatcher } from './dead-letter-dispatcher.js';
@@ -50,6 +51,7 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(KAFKA_CLIENT_FACTORY) private readonly clients: KafkaClientFactory,
     private readonly monitor: KarafkaMonitor,
     private readonly jobs: JobRegistry,
+    private readonly topics: TopicsManager,
   ) {}
 
   get state(): AppState {
@@ -99,7 +101,19 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
         }),
     );
     this.setState('running');
-    for (const listener of this.listeners) listener.start();
+    const listeners = this.listeners;
+    if (this.options.declareTopics) {
+      // In the background, like connecting: start never blocks on the cluster.
+      void this.topics
+        .createMissing()
+        .then((created) => created.length > 0 && this.logger.log(`created topics ${created.join(', ')}`))
+        .catch((error: Error) =>
+          this.logger.error(`declareTopics: cannot create the declared topics: ${error.message}`),
+        )
+        .finally(() => listeners.forEach((listener) => listener.start()));
+    } else {
+      for (const listener of listeners) listener.start();
+    }
     // After the host finished booting (it may enable shutdown hooks after init).
     if (!processOverrides().ownsSignals)
       setTimeout(() => checkEmbedding(this.options, this.logger), 1_000).unref();

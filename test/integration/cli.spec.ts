@@ -177,12 +177,18 @@ describe('karafka server: real processes, real signals, real broker', () => {
     expect(run.output()).toContain('no shutdown hooks are enabled');
   });
 
-  it('karafka info prints the routes; bad flags are usage errors', async () => {
+  it('karafka info prints the routes, topics plan the declared ones; bad flags are usage errors', async () => {
     const topic = uniqueName('cli-info');
     const info = start([cli, 'info', '--module', fixture], { TOPICS: topic, GROUP_ID: 'info-group' });
     expect((await info.exit).code).toBe(0);
     expect(info.output()).toContain('consumer group info-group');
     expect(info.output()).toContain(`topic ${topic} -> FixtureConsumer0`);
+    const plan = start([cli, 'topics', 'plan', '--module', fixture], {
+      TOPICS: topic,
+      GROUP_ID: 'info-group',
+    });
+    expect((await plan.exit).code).toBe(0);
+    expect(plan.output()).toContain(`? ${topic} (routed, not declared)`);
     const bad = start([cli, 'server', '--liveness-port', 'abc'], {});
     expect((await bad.exit).code).toBe(64);
     expect(bad.output()).toContain('--liveness-port must be a port number');

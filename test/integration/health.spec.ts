@@ -207,6 +207,7 @@ describe('health against a real broker and real HTTP', () => {
     const real = new KafkajsClientFactory();
     const dying: KafkaClientFactory = {
       producer: (settings) => real.producer(settings),
+      admin: (settings) => real.admin(settings),
       consumer: (settings: ConsumerClientSettings) => {
         const client = real.consumer(settings);
         const start = client.start.bind(client);

@@ -1,4 +1,5 @@
 import type {
+  AdminClient,
   ConsumerClient,
   ConsumerClientHandlers,
   ConsumerClientSettings,
@@ -113,5 +114,9 @@ export class FakeClientFactory implements KafkaClientFactory {
 
   producer(): FakeProducerClient {
     return this.producerClient;
+  }
+
+  admin(): AdminClient {
+    throw new Error('the in-memory client has no admin: use the real broker for admin tests');
   }
 }

@@ -1,11 +1,14 @@
 import type { OAuthToken } from '../../config/karafka-options.js';
 import type {
+  AdminClient,
   ConsumerClient,
   ConsumerClientSettings,
   KafkaClientFactory,
+  KafkaSettings,
   ProducerClient,
   ProducerClientSettings,
 } from '../kafka-client.js';
+import { KafkajsAdminClient } from './kafkajs-admin-client.js';
 import { KafkajsConsumerClient } from './kafkajs-consumer-client.js';
 import { KafkajsProducerClient } from './kafkajs-producer-client.js';
 import { toKafkajsSettings, type KafkajsSettings } from './kafkajs-settings.js';
@@ -32,5 +35,9 @@ export class KafkajsClientFactory implements KafkaClientFactory {
 
   producer(settings: ProducerClientSettings): ProducerClient {
     return new KafkajsProducerClient(settings, this.settings(settings.kafka));
+  }
+
+  admin(settings: { clientId: string; kafka: KafkaSettings }): AdminClient {
+    return new KafkajsAdminClient(settings.clientId, this.settings(settings.kafka));
   }
 }

@@ -1,0 +1,34 @@
+import type { Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TopicsManager } from '../admin/topics-manager.js';
+import { setProcessOverrides } from '../config/process-overrides.js';
+
+/** `karafka topics create|delete|plan`: the declared topics through the admin. */
+export async function runTopics(
+  appModule: Type,
+  action: 'create' | 'delete' | 'plan',
+  write: (line: string) => void = console.log,
+): Promise<void> {
+  setProcessOverrides({ ownsSignals: true, forced: { autoStart: false, logging: false } });
+  const app = await NestFactory.createApplicationContext(appModule, { logger: ['error', 'warn'] });
+  try {
+    const topics = app.get(TopicsManager);
+    if (action === 'create') {
+      const created = await topics.createMissing();
+      write(created.length > 0 ? `created: ${created.join(', ')}` : 'nothing to create');
+    } else if (action === 'delete') {
+      const deleted = await topics.deleteDeclared();
+      write(deleted.length > 0 ? `deleted: ${deleted.join(', ')}` : 'nothing to delete');
+    } else {
+      const plan = await topics.plan();
+      for (const spec of plan.create)
+        write(
+          `+ ${spec.name} (partitions ${spec.partitions}, replication ${spec.replicationFactor}${Object.keys(spec.config ?? {}).length ? `, ${JSON.stringify(spec.config)}` : ''})`,
+        );
+      for (const name of plan.existing) write(`= ${name} (exists)`);
+      for (const name of plan.undeclared) write(`? ${name} (routed, not declared)`);
+    }
+  } finally {
+    await app.close();
+  }
+}
