@@ -39,6 +39,20 @@ const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModule
   .setFactoryMethodName('createKarafkaOptions')
   .build();
 
+/** What other modules may inject. */
+const exported = [
+  KarafkaMonitor,
+  JobRegistry,
+  RouteTable,
+  KarafkaRunner,
+  LivenessTracker,
+  KarafkaHealthIndicator,
+  KarafkaLivenessListener,
+  KarafkaProducer,
+  KarafkaAdmin,
+  TopicsManager,
+];
+
 const providers: Provider[] = [
   {
     provide: KARAFKA_OPTIONS,
@@ -56,20 +70,11 @@ const providers: Provider[] = [
       return factory;
     },
   },
-  KarafkaMonitor,
-  JobRegistry,
-  RouteTable,
   ConsumerMetadataAccessor,
   ConsumerExplorer,
   KarafkaEventExplorer,
   KarafkaLoggerListener,
-  KarafkaRunner,
-  LivenessTracker,
-  KarafkaHealthIndicator,
-  KarafkaLivenessListener,
-  KarafkaProducer,
-  KarafkaAdmin,
-  TopicsManager,
+  ...exported,
 ];
 
 /**
@@ -87,20 +92,7 @@ const providers: Provider[] = [
   // TerminusModule provides the HealthIndicatorService behind KarafkaHealthIndicator.
   imports: [DiscoveryModule, TerminusModule],
   providers,
-  exports: [
-    KARAFKA_OPTIONS,
-    KAFKA_CLIENT_FACTORY,
-    KarafkaMonitor,
-    KarafkaRunner,
-    RouteTable,
-    JobRegistry,
-    LivenessTracker,
-    KarafkaHealthIndicator,
-    KarafkaLivenessListener,
-    KarafkaProducer,
-    KarafkaAdmin,
-    TopicsManager,
-  ],
+  exports: [KARAFKA_OPTIONS, KAFKA_CLIENT_FACTORY, ...exported],
 })
 export class KarafkaModule extends ConfigurableModuleClass implements OnModuleInit {
   constructor(

@@ -10,6 +10,7 @@ import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
 import { Message } from '../consumer/message.js';
 import { jsonDeserializer } from '../consumer/deserializers.js';
 import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
+import { LazyConnection } from '../connection/lazy-connection.js';
 import { clusterGroupId, clusterTopicName } from '../routing/route-builder.js';
 
 /** Karafka's default `config.admin.group_id`, prefixed like every group. */
@@ -35,12 +36,16 @@ export interface PartitionLag {
  */
 @Injectable()
 export class KarafkaAdmin implements OnApplicationShutdown {
-  private client?: Promise<AdminClient>;
+  private readonly client: LazyConnection<AdminClient>;
 
   constructor(
     @Inject(KARAFKA_OPTIONS) private readonly options: ResolvedKarafkaOptions,
-    @Inject(KAFKA_CLIENT_FACTORY) private readonly clients: KafkaClientFactory,
-  ) {}
+    @Inject(KAFKA_CLIENT_FACTORY) clients: KafkaClientFactory,
+  ) {
+    this.client = new LazyConnection(() =>
+      clients.admin({ clientId: options.clientId, kafka: options.kafka }),
+    );
+  }
 
   async clusterInfo(): Promise<ClusterInfo> {
     return (await this.admin()).clusterInfo();
@@ -123,9 +128,7 @@ export class KarafkaAdmin implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
-    if (client) await (await client.catch(() => undefined))?.disconnect().catch(() => undefined);
+    await this.client.close();
   }
 
   private topic(name: string): string {
@@ -137,14 +140,6 @@ export class KarafkaAdmin implements OnApplicationShutdown {
   }
 
   private admin(): Promise<AdminClient> {
-    this.client ??= (async () => {
-      const client = this.clients.admin({ clientId: this.options.clientId, kafka: this.options.kafka });
-      await client.connect();
-      return client;
-    })().catch((error) => {
-      this.client = undefined;
-      throw error;
-    });
-    return this.client;
+    return this.client.get();
   }
 }

@@ -1,4 +1,5 @@
 import type { ProducerClient, RawMessage } from '../connection/kafka-client.js';
+import { LazyConnection } from '../connection/lazy-connection.js';
 
 /** Headers added to a dead-lettered message, naming where it came from and why. */
 export const DLQ_HEADERS = {
@@ -21,18 +22,16 @@ export interface DeadLetterOrigin {
 
 /** Produces failed messages to their route's DLQ topic through one lazily connected producer. */
 export class DeadLetterDispatcher {
-  private connected?: Promise<void>;
+  private readonly producer: LazyConnection<ProducerClient>;
 
-  constructor(private readonly producer: ProducerClient) {}
+  constructor(producer: ProducerClient) {
+    this.producer = new LazyConnection(() => producer);
+  }
 
   /** Resolves once the broker acknowledged the copy; only then may the offset move. */
   async dispatch(deadLetterTopic: string, message: RawMessage, origin: DeadLetterOrigin): Promise<void> {
-    this.connected ??= this.producer.connect().catch((error) => {
-      this.connected = undefined;
-      throw error;
-    });
-    await this.connected;
-    await this.producer.send(deadLetterTopic, [
+    const producer = await this.producer.get();
+    await producer.send(deadLetterTopic, [
       {
         key: message.key,
         value: message.value,
@@ -50,9 +49,7 @@ export class DeadLetterDispatcher {
     ]);
   }
 
-  async close(): Promise<void> {
-    if (!this.connected) return;
-    this.connected = undefined;
-    await this.producer.disconnect().catch(() => undefined);
+  close(): Promise<void> {
+    return this.producer.close();
   }
 }

@@ -12,7 +12,7 @@ import type { OffsetCommitter } from './offset-committer.js';
 import type { WorkerPool } from './worker-pool.js';
 
 /** Fetched but unprocessed bytes per partition above which fetching that partition pauses. */
-const PREFETCH_BYTES = 1024 * 1024;
+const PREFETCH_BYTES = 2 * 1024 * 1024;
 
 export interface ExecutorEnvironment {
   route: Route;

@@ -6,6 +6,7 @@ import type {
   RawHeaders,
 } from '../connection/kafka-client.js';
 import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
+import { LazyConnection } from '../connection/lazy-connection.js';
 import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { clusterTopicName } from '../routing/route-builder.js';
@@ -49,14 +50,18 @@ function encode(payload: unknown): Buffer | string | null {
  */
 @Injectable()
 export class KarafkaProducer implements OnApplicationShutdown {
-  private client?: Promise<ProducerClient>;
   private readonly pending = new Set<Promise<void>>();
+  private readonly client: LazyConnection<ProducerClient>;
 
   constructor(
     @Inject(KARAFKA_OPTIONS) private readonly options: ResolvedKarafkaOptions,
-    @Inject(KAFKA_CLIENT_FACTORY) private readonly clients: KafkaClientFactory,
+    @Inject(KAFKA_CLIENT_FACTORY) clients: KafkaClientFactory,
     private readonly monitor: KarafkaMonitor,
-  ) {}
+  ) {
+    this.client = new LazyConnection(() =>
+      clients.producer({ clientId: options.clientId, kafka: options.kafka, idempotent: true }),
+    );
+  }
 
   /** Resolves when the broker acknowledged the message. */
   produce(message: ProduceMessage): Promise<void> {
@@ -77,7 +82,7 @@ export class KarafkaProducer implements OnApplicationShutdown {
       });
       byTopic.set(topic, batch);
     }
-    const client = await this.connect();
+    const client = await this.client.get();
     await Promise.all(
       [...byTopic].map(async ([topic, batch]) => {
         try {
@@ -108,24 +113,6 @@ export class KarafkaProducer implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-    const client = this.client;
-    this.client = undefined;
-    if (client) await (await client.catch(() => undefined))?.disconnect().catch(() => undefined);
-  }
-
-  private connect(): Promise<ProducerClient> {
-    this.client ??= (async () => {
-      const client = this.clients.producer({
-        clientId: this.options.clientId,
-        kafka: this.options.kafka,
-        idempotent: true,
-      });
-      await client.connect();
-      return client;
-    })().catch((error) => {
-      this.client = undefined;
-      throw error;
-    });
-    return this.client;
+    await this.client.close();
   }
 }

@@ -1,12 +1,11 @@
-import { Controller, Get, Injectable, type INestApplication, type Type } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { Injectable, type INestApplication, type Type } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   BaseConsumer,
   Consumer,
-  KarafkaHealthIndicator,
   KarafkaLivenessListener,
   KarafkaModule,
   KarafkaMonitor,
@@ -18,30 +17,11 @@ import {
 import type { ConsumerClientSettings, KafkaClientFactory } from '../../src/connection/kafka-client.js';
 import { KafkajsClientFactory } from '../../src/connection/kafkajs/kafkajs-client-factory.js';
 import { KAFKA_CLIENT_FACTORY } from '../../src/karafka.constants.js';
+import { HealthController } from '../../sample/src/health/health.controller.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { brokers, uniqueName } from '../support/kafka/connection.mjs';
 import { createTopic, produceNumbered } from '../support/kafka-topics.js';
 import { waitFor } from '../support/wait-for.js';
-
-@Controller('health')
-class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly karafka: KarafkaHealthIndicator,
-  ) {}
-
-  @Get()
-  @HealthCheck()
-  check() {
-    return this.health.check([() => this.karafka.isHealthy('karafka')]);
-  }
-
-  @Get('ready')
-  @HealthCheck()
-  ready() {
-    return this.health.check([() => this.karafka.isReady('karafka')]);
-  }
-}
 
 @Injectable()
 class Gate {

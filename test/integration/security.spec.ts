@@ -1,13 +1,12 @@
 import type { AddressInfo } from 'node:net';
-import { Controller, Get, Injectable, type INestApplication, type Type } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { Injectable, type INestApplication, type Type } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   BaseConsumer,
   Consumer,
   herokuKafkaConfig,
-  KarafkaHealthIndicator,
   KarafkaModule,
   KarafkaMonitor,
   KarafkaRunner,
@@ -18,6 +17,7 @@ import {
   type OAuthTokenRefreshEvent,
 } from 'nestjs-karafka';
 import { OAUTH_MAX_FAILURES } from '../../src/connection/oauth-bearer.js';
+import { HealthController } from '../../sample/src/health/health.controller.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { brokers, connectionInfo, uniqueName } from '../support/kafka/connection.mjs';
 import {
@@ -54,21 +54,6 @@ function recordingConsumer(topic: string, options: Parameters<typeof Consumer>[1
     }
   }
   return RecordingConsumer;
-}
-
-/** The sample's liveness endpoint: what Kubernetes reads. */
-@Controller('health')
-class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly karafka: KarafkaHealthIndicator,
-  ) {}
-
-  @Get()
-  @HealthCheck()
-  check() {
-    return this.health.check([() => this.karafka.isHealthy('karafka')]);
-  }
 }
 
 interface RunningApp {
