@@ -20,12 +20,22 @@ export async function withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<
   }
 }
 
+/** Creates a topic and waits until its leader serves every partition (a cold broker lags a moment). */
 export async function createTopic(topic: string, numPartitions: number): Promise<void> {
   await withAdmin(async (admin) => {
     await admin.createTopics({
       topics: [{ topic, numPartitions, replicationFactor: 1 }],
       waitForLeaders: true,
     });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        if ((await admin.fetchTopicOffsets(topic)).length === numPartitions) return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   });
 }
 
