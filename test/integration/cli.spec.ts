@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -128,6 +128,31 @@ describe('karafka server: real processes, real signals, real broker', () => {
     expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(204);
     run.child.kill('SIGTERM');
     expect((await run.exit).code).toBe(0);
+  });
+
+  it('a second SIGINT forces the stop (exit 2) and names what was running; the process title tells the state', async () => {
+    const topic = uniqueName('cli-force');
+    await createTopic(topic, 1);
+    await produceNumbered(topic, 3, 1);
+    const run = server(
+      { TOPICS: topic, GROUP_ID: uniqueName('group'), SLOW_MS: '20000', SHUTDOWN_TIMEOUT: '60000' },
+      '--no-liveness',
+    );
+    await waitFor(() => run.output().includes(`batch-start ${topic}/0`), 30_000, 'the slow batch');
+    const title = execFileSync('ps', ['-o', 'args=', '-p', String(run.child.pid)], {
+      encoding: 'utf8',
+    }).trim();
+    expect(title).toBe('karafka cli-fixture (running)');
+    run.child.kill('SIGINT');
+    await waitFor(() => run.output().includes('SIGINT: stopping'), 10_000, 'the graceful stop to begin');
+    const forcedAt = Date.now();
+    run.child.kill('SIGINT');
+    const { code, at } = await run.exit;
+    expect(code).toBe(2);
+    expect(at - forcedAt).toBeLessThan(2_000);
+    expect(run.output()).toMatch(
+      new RegExp(`forced stop; still running: FixtureConsumer0 consume ${topic}/0`),
+    );
   });
 
   it('--topics narrows what is consumed; an unknown topic exits non-zero listing the known ones', async () => {

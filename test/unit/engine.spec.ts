@@ -231,6 +231,24 @@ describe('engine (fake client)', () => {
     expect(client.stopped).toBe(true);
   });
 
+  it('a client that dies for good: fatal error event, status says so, and onCriticalError decides', async () => {
+    const failures: Error[] = [];
+    const { app, client, runner, events } = await boot({
+      onCriticalError: (error: Error) => failures.push(error),
+    });
+    close = () => app.close();
+    client.handlers!.onCrash(
+      Object.assign(new Error('bad credentials'), { name: 'KafkaJSSASLAuthenticationError' }),
+      false,
+    );
+    expect(failures.map((error) => error.message)).toEqual(['bad credentials']);
+    expect(runner.status()).toMatchObject({ stoppedUnexpectedly: true, listeners: [{ state: 'crashed' }] });
+    expect(runner.status().fatalError).toMatch(/bad credentials/);
+    expect(events.some((e) => e.name === 'error.occurred' && (e.payload as { fatal: boolean }).fatal)).toBe(
+      true,
+    );
+  });
+
   it('retries a failed connection in the background and can start again after stop', async () => {
     const factory = new FakeClientFactory();
     factory.failStarts = 1;
