@@ -20,28 +20,32 @@ export class KarafkaHealthIndicator {
 
   /** Liveness: down when polling or a job exceeded its TTL, or the engine failed for good. Never throws. */
   isHealthy<Key extends string>(key: Key): HealthIndicatorResult<Key> {
-    const indicator = this.indicators.check(key);
-    try {
-      const report = this.tracker.liveness();
-      const details = { ...report, healthy: undefined };
-      return report.healthy ? indicator.up(details) : indicator.down(details);
-    } catch (error) {
-      return indicator.down({
-        reasons: [`the liveness check failed: ${(error as Error)?.message ?? String(error)}`],
-      });
-    }
+    return this.indicate(key, 'liveness', () => {
+      const { healthy, ...details } = this.tracker.liveness();
+      return { up: healthy, details: { ...details } };
+    });
   }
 
   /** Readiness: up when the engine runs and every subscription group joined its group. Never throws. */
   isReady<Key extends string>(key: Key): HealthIndicatorResult<Key> {
+    return this.indicate(key, 'readiness', () => {
+      const { ready, ...details } = this.tracker.readiness();
+      return { up: ready, details: { ...details } };
+    });
+  }
+
+  private indicate<Key extends string>(
+    key: Key,
+    check: string,
+    run: () => { up: boolean; details: Record<string, unknown> },
+  ): HealthIndicatorResult<Key> {
     const indicator = this.indicators.check(key);
     try {
-      const report = this.tracker.readiness();
-      const details = { ...report, ready: undefined };
-      return report.ready ? indicator.up(details) : indicator.down(details);
+      const { up, details } = run();
+      return up ? indicator.up(details) : indicator.down(details);
     } catch (error) {
       return indicator.down({
-        reasons: [`the readiness check failed: ${(error as Error)?.message ?? String(error)}`],
+        reasons: [`the ${check} check failed: ${(error as Error)?.message ?? String(error)}`],
       });
     }
   }

@@ -70,8 +70,7 @@ const waitFor = async (condition: () => boolean, ms = 2_000) => {
   }
 };
 
-async function boot(options: Record<string, unknown> = {}) {
-  const factory = new FakeClientFactory();
+async function boot(options: Record<string, unknown> = {}, factory = new FakeClientFactory()) {
   const moduleRef = await Test.createTestingModule({
     imports: [
       KarafkaModule.forRoot({
@@ -99,8 +98,8 @@ async function boot(options: Record<string, unknown> = {}) {
   ] as const) {
     monitor.subscribe(name, (payload) => void events.push({ name, payload }));
   }
-  await waitFor(() => factory.consumers[0]?.started);
-  const client = factory.consumers[0] as FakeConsumerClient;
+  await waitFor(() => factory.consumers.some((consumer) => consumer.started), 3_000);
+  const client = factory.consumers.find((consumer) => consumer.started) as FakeConsumerClient;
   return { app, factory, client, store: app.get(Store), events, runner: app.get(KarafkaRunner) };
 }
 
@@ -252,18 +251,9 @@ describe('engine (fake client)', () => {
   it('retries a failed connection in the background and can start again after stop', async () => {
     const factory = new FakeClientFactory();
     factory.failStarts = 1;
-    const moduleRef = await Test.createTestingModule({
-      imports: [KarafkaModule.forRoot({ kafka: { 'bootstrap.servers': 'fake:9092' }, logging: false })],
-      providers: [Store, OrdersConsumer],
-    })
-      .overrideProvider(KAFKA_CLIENT_FACTORY)
-      .useValue(factory)
-      .compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const { app, runner } = await boot({}, factory);
     close = () => app.close();
     await waitFor(() => factory.consumers.length === 2 && factory.consumers[1].started, 3_000);
-    const runner = app.get(KarafkaRunner);
     await runner.stop();
     expect(runner.state).toBe('stopped');
     runner.start();
