@@ -284,8 +284,11 @@ export class SubscriptionGroupListener {
 
   private onCrash(error: Error, willRestart: boolean): void {
     this.joined = false;
-    const { hint, summary } = describeClientError(error);
+    const { hint, summary, fatal } = describeClientError(error);
     this.lastError = summary;
+    // The client gave up on an error we know to be passing (a failed token refresh, an unreachable
+    // broker): reconnect with our own backoff, as at start, instead of dying.
+    const reconnect = !willRestart && hint !== undefined && !fatal;
     // A crashed client left the group: every partition is lost.
     const lost = [...this.executors];
     this.executors.clear();
@@ -300,10 +303,21 @@ export class SubscriptionGroupListener {
       ...this.eventBase,
       type: 'connection.client.error',
       error,
-      fatal: !willRestart,
+      fatal: !willRestart && !reconnect,
       hint,
     });
-    if (!willRestart) this.crash(error);
+    if (reconnect) this.reconnect();
+    else if (!willRestart) this.crash(error);
+  }
+
+  private reconnect(): void {
+    if (this.stateValue !== 'running' && this.stateValue !== 'connecting') return;
+    const dead = this.client;
+    this.client = undefined;
+    this.committer.attach(undefined);
+    this.stateValue = 'connecting';
+    this.startedAt = Date.now();
+    this.connecting = (dead?.stop() ?? Promise.resolve()).then(() => this.connectLoop());
   }
 
   private crash(error: Error): void {

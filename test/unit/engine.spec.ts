@@ -248,6 +248,18 @@ describe('engine (fake client)', () => {
     );
   });
 
+  it('reconnects by itself when the client gives up on a passing error (an unreachable broker)', async () => {
+    const { app, client, runner, factory } = await boot();
+    close = () => app.close();
+    client.handlers!.onCrash(
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { name: 'KafkaJSConnectionError' }),
+      false,
+    );
+    await waitFor(() => factory.consumers.length === 2 && factory.consumers[1].started);
+    expect(client.stopped).toBe(true);
+    expect(runner.status()).toMatchObject({ stoppedUnexpectedly: false, listeners: [{ state: 'running' }] });
+  });
+
   it('retries a failed connection in the background and can start again after stop', async () => {
     const factory = new FakeClientFactory();
     factory.failStarts = 1;
