@@ -66,7 +66,7 @@ const providers: Provider[] = [
       const factory = new KafkajsClientFactory(
         options.oauth ? cachedTokenProvider(options.oauth, monitor) : undefined,
       );
-      factory.settings(options.kafka); // what kafkajs cannot honour fails at boot, not at first connect
+      factory.validate(options.kafka); // what the client cannot honour fails at boot, not at first connect
       return factory;
     },
   },
@@ -104,13 +104,11 @@ export class KarafkaModule extends ConfigurableModuleClass implements OnModuleIn
 
   /**
    * Nest runs the module's own hook after its providers', so the explorer has built the routes:
-   * a route's `kafka` overrides that kafkajs cannot honour fail at boot too, not at first connect.
+   * a route's `kafka` overrides that the client cannot honour fail at boot too, not at first connect.
    */
   onModuleInit(): void {
-    // A factory of another client (a test double) maps settings its own way.
-    if (!(this.clients instanceof KafkajsClientFactory)) return;
     for (const group of this.routes.subscriptionGroups) {
-      this.clients.settings(group.kafka, `${group.routes[0].consumerClass} @Consumer options.kafka`);
+      this.clients.validate(group.kafka, `${group.routes[0].consumerClass} @Consumer options.kafka`);
     }
   }
 }

@@ -157,6 +157,8 @@ export interface AdminClient {
 }
 
 export interface KafkaClientFactory {
+  /** Throws KarafkaConfigError for settings this client cannot honour, naming them under `path`. */
+  validate(kafka: KafkaSettings, path?: string): void;
   consumer(settings: ConsumerClientSettings): ConsumerClient;
   producer(settings: ProducerClientSettings): ProducerClient;
   admin(settings: { clientId: string; kafka: KafkaSettings }): AdminClient;

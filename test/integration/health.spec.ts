@@ -186,6 +186,7 @@ describe('health against a real broker and real HTTP', () => {
     await createTopic(topic, 1);
     const real = new KafkajsClientFactory();
     const dying: KafkaClientFactory = {
+      validate: (kafka, path) => real.validate(kafka, path),
       producer: (settings) => real.producer(settings),
       admin: (settings) => real.admin(settings),
       consumer: (settings: ConsumerClientSettings) => {

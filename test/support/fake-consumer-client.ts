@@ -100,6 +100,9 @@ export class FakeClientFactory implements KafkaClientFactory {
   readonly producerClient = new FakeProducerClient();
   failStarts = 0;
 
+  /** Accepts any settings: the in-memory client honours none of them. */
+  validate(): void {}
+
   consumer(settings: ConsumerClientSettings): FakeConsumerClient {
     const client = new FakeConsumerClient(settings);
     if (this.failStarts > 0) {

@@ -29,6 +29,10 @@ export class KafkajsClientFactory implements KafkaClientFactory {
     return toKafkajsSettings(kafka, this.oauthBearerProvider, path);
   }
 
+  validate(kafka: KafkaSettings, path?: string): void {
+    this.settings(kafka, path);
+  }
+
   consumer(settings: ConsumerClientSettings): ConsumerClient {
     return new KafkajsConsumerClient(settings, this.settings(settings.kafka));
   }
