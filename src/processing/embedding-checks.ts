@@ -9,10 +9,19 @@ const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * without shutdown hooks a SIGTERM kills in-flight work without a stop; and a host deadline
  * shorter than shutdownTimeout cuts the stop short.
  */
-export function checkEmbedding(options: ResolvedKarafkaOptions, logger: Logger): void {
+export function checkEmbedding(
+  options: ResolvedKarafkaOptions,
+  logger: Pick<Logger, 'warn'>,
+  terminusGraceMs?: number,
+): void {
   if (SHUTDOWN_SIGNALS.every((signal) => process.listenerCount(signal) === 0)) {
     logger.warn(
       'Karafka runs embedded but no shutdown hooks are enabled: a SIGTERM will kill in-flight batches without committing them. Call app.enableShutdownHooks() (or stop KarafkaRunner from your own signal handler).',
+    );
+  }
+  if (terminusGraceMs !== undefined && terminusGraceMs > 0 && terminusGraceMs < options.shutdownTimeout) {
+    logger.warn(
+      `@nestjs/terminus gracefulShutdownTimeoutMs (${terminusGraceMs} ms) is shorter than shutdownTimeout (${options.shutdownTimeout} ms): size the host's deadline for both (terminus waits first, then Karafka drains), or lower shutdownTimeout.`,
     );
   }
   if (options.hostShutdownTimeout !== undefined && options.hostShutdownTimeout < options.shutdownTimeout) {

@@ -8,6 +8,7 @@ import {
 import type { KafkaClientFactory } from '../connection/kafka-client.js';
 import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
 import type { AppState } from '../instrumentation/karafka-events.js';
+import { ModuleRef } from '@nestjs/core';
 import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { RouteTable } from '../routing/route-table.js';
@@ -19,6 +20,8 @@ import { checkEmbedding } from './embedding-checks.js';
 import { JobRegistry } from './job-registry.js';
 import { SubscriptionGroupListener, type ListenerStatus } from './subscription-group-listener.js';
 import { WorkerPool } from './worker-pool.js';
+
+const TERMINUS_OPTIONS_TOKEN = 'TERMINUS:MODULE_OPTIONS';
 
 /** What health checks and diagnostics read of the engine. */
 export interface EngineStatus {
@@ -52,6 +55,7 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
     private readonly monitor: KarafkaMonitor,
     private readonly jobs: JobRegistry,
     private readonly topics: TopicsManager,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   get state(): AppState {
@@ -115,8 +119,9 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
       for (const listener of listeners) listener.start();
     }
     // After the host finished booting (it may enable shutdown hooks after init).
-    if (!processOverrides().ownsSignals)
-      setTimeout(() => checkEmbedding(this.options, this.logger), 1_000).unref();
+    if (!processOverrides().ownsSignals) {
+      setTimeout(() => checkEmbedding(this.options, this.logger, this.terminusGraceMs()), 1_000).unref();
+    }
   }
 
   /** Stops taking new batches; finishes in-flight ones, runs `shutdown()`, commits; stays in the group. */
@@ -161,6 +166,18 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
     this.listeners = [];
     this.setState('stopped');
     return inTime;
+  }
+
+  /** Terminus's gracefulShutdownTimeoutMs, when the host configured one (its options token is internal, so read defensively). */
+  private terminusGraceMs(): number | undefined {
+    try {
+      const options = this.moduleRef.get<{ gracefulShutdownTimeoutMs?: number }>(TERMINUS_OPTIONS_TOKEN, {
+        strict: false,
+      });
+      return options?.gracefulShutdownTimeoutMs;
+    } catch {
+      return undefined;
+    }
   }
 
   private onFatal(error: Error): void {
