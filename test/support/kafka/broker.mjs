@@ -81,17 +81,21 @@ function readState() {
   }
 }
 
-/** Sends a Kafka ApiVersions v0 request; resolves true when the broker answers without error. */
+/**
+ * Sends a Kafka Metadata v1 request (no topics) and resolves true once the broker answers with
+ * itself among the brokers: it is up and serving metadata, not just accepting connections.
+ */
 export function probe(port, host = HOST, timeoutMs = 2_000) {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const clientId = Buffer.from('harness');
-    const body = Buffer.alloc(2 + 2 + 4 + 2 + clientId.length);
-    body.writeInt16BE(18, 0); // ApiVersions
-    body.writeInt16BE(0, 2);
-    body.writeInt32BE(1, 4);
+    const body = Buffer.alloc(2 + 2 + 4 + 2 + clientId.length + 4);
+    body.writeInt16BE(3, 0); // Metadata
+    body.writeInt16BE(1, 2); // v1
+    body.writeInt32BE(1, 4); // correlation id
     body.writeInt16BE(clientId.length, 8);
     clientId.copy(body, 10);
+    body.writeInt32BE(0, 10 + clientId.length); // an empty topic list: brokers only
     const size = Buffer.alloc(4);
     size.writeInt32BE(body.length);
     let received = Buffer.alloc(0);
@@ -104,7 +108,8 @@ export function probe(port, host = HOST, timeoutMs = 2_000) {
     socket.on('connect', () => socket.write(Buffer.concat([size, body])));
     socket.on('data', (chunk) => {
       received = Buffer.concat([received, chunk]);
-      if (received.length >= 10) finish(received.readInt32BE(4) === 1 && received.readInt16BE(8) === 0);
+      // [size][correlation id][brokers array length]...
+      if (received.length >= 12) finish(received.readInt32BE(4) === 1 && received.readInt32BE(8) >= 1);
     });
     socket.on('error', () => finish(false));
   });
