@@ -42,8 +42,6 @@ export interface ConsumerClientHandlers {
   onPoll(): void;
   /** The group was joined; `assignment` is everything this member owns now. */
   onAssigned(assignment: TopicPartition[]): void;
-  /** The client learned that a rebalance started; ownership is uncertain until onAssigned. */
-  onRebalancing(): void;
   /** The client died. `willRestart` false means it stays dead (a fatal error). */
   onCrash(error: Error, willRestart: boolean): void;
 }

@@ -94,14 +94,9 @@ export class PartitionExecutor implements ConsumerContext {
     };
   }
 
-  /** Position and lag, for statistics and health. */
-  snapshot(): { offset?: number; highWatermark: number; busy: boolean; paused: boolean } {
-    return {
-      offset: this.nextOffset,
-      highWatermark: this.highWatermark,
-      busy: this.running !== undefined,
-      paused: this.pauseTimer !== undefined,
-    };
+  /** Position and high watermark, for the statistics event. */
+  snapshot(): { offset?: number; highWatermark: number } {
+    return { offset: this.nextOffset, highWatermark: this.highWatermark };
   }
 
   /** Takes a fetched batch; false means "not now": the client's fetch position stays where it was. */

@@ -193,7 +193,6 @@ export class SubscriptionGroupListener {
           onBatch: (batch) => this.onBatch(batch),
           onPoll: () => this.onPoll(),
           onAssigned: (assignment) => this.onAssigned(assignment),
-          onRebalancing: () => undefined,
           onCrash: (error, willRestart) => this.onCrash(error, willRestart),
         });
         if (this.stateValue === 'connecting') this.stateValue = 'running';

@@ -62,7 +62,6 @@ export class KafkajsConsumerClient implements ConsumerClient {
     this.consumer = consumer;
     const { events } = consumer;
     consumer.on(events.FETCH, () => handlers.onPoll());
-    consumer.on(events.REBALANCING, () => handlers.onRebalancing());
     consumer.on(events.GROUP_JOIN, ({ payload }) => {
       const assignment: TopicPartition[] = [];
       for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
