@@ -186,7 +186,7 @@ export class PartitionExecutor implements ConsumerContext {
     await this.running;
   }
 
-  /** Runs `shutdown()` on the consumer instance, if one was built. */
+  /** Runs `shutdown()` on the consumer instance, when this partition ever received messages. */
   runShutdown(): Promise<void> {
     return this.runHook('shutdown');
   }
