@@ -1,11 +1,14 @@
-// One measured system per process, so RSS and GC never mix. MODE selects it; prints one JSON line.
+// One measured system per process, so RSS and GC never mix. MODE selects it. Prints JSON lines on
+// stdout: {"ready":true} once the consumer owns its partitions (latency mode), then the result.
 // Plain ESM over the built package (npm run build first): Nest decorators are applied by hand.
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, Transport } from '@nestjs/microservices';
 import { Kafka, logLevel } from 'kafkajs';
-import { BaseConsumer, Consumer, KarafkaModule, KarafkaRunner } from 'nestjs-karafka';
+import { BaseConsumer, Consumer, KarafkaModule, KarafkaMonitor, KarafkaRunner } from 'nestjs-karafka';
+import { FETCH } from './settings.mjs';
 
 const {
   MODE,
@@ -14,51 +17,101 @@ const {
   GROUP_ID,
   KAFKA_BROKERS,
   EXPECTED = '0',
-  CONCURRENCY = '5',
+  CONCURRENCY,
   IO_MS = '0',
-  MAX_MESSAGES = '100',
+  MAX_MESSAGES,
+  IDLE_MS = '1000',
 } = process.env;
 const expected = Number(EXPECTED);
+const ioMs = Number(IO_MS);
 const brokers = KAFKA_BROKERS.split(',');
-// The same fetch settings for every Node system: 1 MiB per partition, 10 MiB per response, 500 ms long poll.
-const FETCH = { maxBytesPerPartition: 1_048_576, maxBytes: 10_485_760, maxWaitTimeInMs: 500 };
 
 let count = 0;
 let firstAt = 0;
+let lastAt = 0;
+let cpuAtFirst;
+let cpuWindow;
 const latencies = [];
+/** Latency mode: per partition, when each fetched batch reached the engine and how many of it are left. */
+const arrivals = new Map();
+const inEngine = [];
 let finish;
 const done = new Promise((resolve) => (finish = resolve));
 
-function seen(n, payload) {
-  if (count === 0) firstAt = performance.now();
+/** Counts what user code was handed; the clock starts at the first message, so boot and group join are not timed. */
+function seen(n) {
+  if (count === 0) {
+    firstAt = performance.now();
+    cpuAtFirst = process.cpuUsage();
+  }
   count += n;
-  if (payload && MODE === 'latency') latencies.push(Date.now() - payload.t);
-  if (count >= expected) finish();
+  if (count >= expected && !lastAt) {
+    lastAt = performance.now();
+    cpuWindow = process.cpuUsage(cpuAtFirst);
+    finish();
+  }
+}
+
+/** Peak resident set size: the kernel's high-water mark, VmHWM. */
+function peakRssMb() {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kb) return Number(kb) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+function emit(line) {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
 function report(extra = {}) {
-  const ms = performance.now() - firstAt;
-  const peakRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(
-    `${JSON.stringify({ mode: MODE, messages: count, ms, perSecond: (count / ms) * 1000, peakRssMb, ...extra })}\n`,
-  );
+  const ms = lastAt - firstAt;
+  emit({
+    mode: MODE,
+    messages: count,
+    ms,
+    perSecond: (count / ms) * 1000,
+    // CPU of this process (every thread, GC included) per message: steadier than wall time on a shared machine.
+    cpuUsPerMessage: (cpuWindow.user + cpuWindow.system) / count,
+    peakRssMb: peakRssMb(),
+    ...extra,
+  });
 }
 
-async function karafkaApp(topics, options = {}) {
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function karafkaApp(topics) {
   const classes = topics.map((topic, index) => {
+    const name = `BenchConsumer${index}`;
     const Klass = {
-      [`BenchConsumer${index}`]: class extends BaseConsumer {
+      [name]: class extends BaseConsumer {
         async consume(messages) {
-          if (MODE === 'latency') for (const message of messages) seen(1, message.payload);
-          else if (Number(IO_MS) > 0)
-            for (const _ of messages) {
-              await new Promise((r) => setTimeout(r, Number(IO_MS)));
+          if (MODE === 'latency') {
+            const now = Date.now();
+            const fetched = arrivals.get(messages.metadata.partition) ?? [];
+            for (const message of messages) {
+              latencies.push(now - message.payload.t);
+              const batch = fetched[0];
+              if (!batch) continue;
+              inEngine.push(now - batch.at);
+              if (--batch.left === 0) fetched.shift();
+            }
+            seen(messages.size);
+          } else if (ioMs > 0) {
+            for (const _message of messages) {
+              await new Promise((resolve) => setTimeout(resolve, ioMs));
               seen(1);
             }
-          else seen(messages.size);
+          } else seen(messages.size);
+          // No markAsConsumed: the default marks the whole batch once consume returns.
         }
       },
-    }[`BenchConsumer${index}`];
+    }[name];
     Consumer(topic)(Klass);
     return Klass;
   });
@@ -73,10 +126,10 @@ async function karafkaApp(topics, options = {}) {
         },
         groupId: GROUP_ID,
         maxWaitTime: FETCH.maxWaitTimeInMs,
-        concurrency: Number(CONCURRENCY),
-        maxMessages: Number(MAX_MESSAGES),
+        // The library's defaults (concurrency 5, maxMessages 100) unless a measurement sets them.
+        ...(CONCURRENCY ? { concurrency: Number(CONCURRENCY) } : {}),
+        ...(MAX_MESSAGES ? { maxMessages: Number(MAX_MESSAGES) } : {}),
         logging: false,
-        ...options,
       }),
     ],
     providers: classes,
@@ -84,15 +137,42 @@ async function karafkaApp(topics, options = {}) {
   return NestFactory.createApplicationContext(BenchModule, { logger: false });
 }
 
-function percentile(p) {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+/** Resolves once every subscription group joined and owns partitions, read from the public status. */
+async function joined(app) {
+  const runner = app.get(KarafkaRunner);
+  for (;;) {
+    const { listeners } = runner.status();
+    if (listeners.length > 0 && listeners.every((l) => l.joined && l.assigned.length > 0)) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
-if (MODE === 'karafka' || MODE === 'io' || MODE === 'latency') {
+if (MODE === 'karafka' || MODE === 'io') {
   const app = await karafkaApp([TOPIC]);
   await done;
-  report(MODE === 'latency' ? { p50: percentile(50), p99: percentile(99) } : {});
+  report();
+  await app.close();
+} else if (MODE === 'latency') {
+  const app = await karafkaApp([TOPIC]);
+  // Splits the latency: produce to fetched (client and broker), fetched to consume (this engine).
+  app
+    .get(KarafkaMonitor)
+    .subscribe('connection.listener.fetch_loop.received', ({ partition, messagesCount }) => {
+      if (!arrivals.has(partition)) arrivals.set(partition, []);
+      arrivals.get(partition).push({ at: Date.now(), left: messagesCount });
+    });
+  await joined(app);
+  emit({ ready: true });
+  await done;
+  const sorted = latencies.sort((a, b) => a - b);
+  const engine = inEngine.sort((a, b) => a - b);
+  report({
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1],
+    engineP50: percentile(engine, 50),
+    engineP99: percentile(engine, 99),
+  });
   await app.close();
 } else if (MODE === 'kafkajs') {
   const consumer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).consumer({
@@ -101,7 +181,7 @@ if (MODE === 'karafka' || MODE === 'io' || MODE === 'latency') {
   });
   await consumer.connect();
   await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-  // As kafkajs users run eachBatch: auto-resolve and auto-commit after every batch.
+  // As kafkajs users run eachBatch: auto-resolve, and autoCommit, which commits after every batch.
   await consumer.run({ eachBatch: async ({ batch }) => seen(batch.messages.length) });
   await done;
   report();
@@ -118,15 +198,16 @@ if (MODE === 'karafka' || MODE === 'io' || MODE === 'latency') {
     Object.getOwnPropertyDescriptor(Handler.prototype, 'onEvent'),
   );
   Controller()(Handler);
-  class MsModule {}
-  Module({ controllers: [Handler] })(MsModule);
-  const app = await NestFactory.createMicroservice(MsModule, {
+  class MicroserviceModule {}
+  Module({ controllers: [Handler] })(MicroserviceModule);
+  const app = await NestFactory.createMicroservice(MicroserviceModule, {
     transport: Transport.KAFKA,
     logger: false,
     options: {
       client: { brokers, logLevel: logLevel.NOTHING },
       consumer: { groupId: GROUP_ID, ...FETCH },
       subscribe: { fromBeginning: true },
+      // Otherwise the group id gets a '-server' suffix.
       postfixId: '',
     },
   });
@@ -139,13 +220,12 @@ if (MODE === 'karafka' || MODE === 'io' || MODE === 'latency') {
   const app = await karafkaApp(TOPICS.split(','));
   await done;
   const bootToFirstMessageMs = firstAt - bootStarted;
-  await new Promise((r) => setTimeout(r, 1_500)); // idle
-  const runner = app.get(KarafkaRunner);
+  // Every route got its message; now idle, as an app is when it is told to stop.
+  await new Promise((resolve) => setTimeout(resolve, Number(IDLE_MS)));
   const stopStarted = performance.now();
-  await runner.stop();
-  const stopMs = performance.now() - stopStarted;
-  report({ bootToFirstMessageMs, stopMs });
   await app.close();
+  const stopMs = performance.now() - stopStarted;
+  report({ bootToFirstMessageMs, stopMs, routes: TOPICS.split(',').length });
 } else {
   throw new Error(`unknown MODE ${MODE}`);
 }

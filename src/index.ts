@@ -57,6 +57,19 @@ export {
 export { LivenessServer, type LivenessServerOptions } from './health/liveness-server.js';
 export { KarafkaLivenessListener } from './health/liveness-listener.js';
 export { KarafkaProducer, ProduceError, type ProduceMessage } from './producer/karafka-producer.js';
-export { KarafkaAdmin, ADMIN_GROUP_ID, type PartitionLag, type TopicInfo } from './admin/karafka-admin.js';
+export {
+  KarafkaAdmin,
+  ADMIN_GROUP_ID,
+  type GroupPosition,
+  type PartitionLag,
+  type TopicInfo,
+} from './admin/karafka-admin.js';
 export { TopicsManager, type TopicsPlan } from './admin/topics-manager.js';
-export type { ClusterInfo, PartitionInfo, TopicSpec, Watermarks } from './connection/kafka-client.js';
+export type {
+  ClusterInfo,
+  GroupDescription,
+  GroupMember,
+  PartitionInfo,
+  TopicSpec,
+  Watermarks,
+} from './connection/kafka-client.js';

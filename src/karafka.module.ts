@@ -7,7 +7,6 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { TerminusModule } from '@nestjs/terminus';
 import type { KafkaClientFactory } from './connection/kafka-client.js';
 import { KafkajsClientFactory } from './connection/kafkajs/kafkajs-client-factory.js';
 import { cachedTokenProvider } from './connection/oauth-bearer.js';
@@ -23,6 +22,7 @@ import { KAFKA_CLIENT_FACTORY, KARAFKA_MODULE_OPTIONS, KARAFKA_OPTIONS } from '.
 import { JobRegistry } from './processing/job-registry.js';
 import { KarafkaRunner } from './processing/karafka-runner.js';
 import { KarafkaProducer } from './producer/karafka-producer.js';
+import { ProducerConnection } from './producer/producer-connection.js';
 import { KarafkaAdmin } from './admin/karafka-admin.js';
 import { TopicsManager } from './admin/topics-manager.js';
 import { ConsumerMetadataAccessor } from './routing/consumer-metadata.accessor.js';
@@ -74,6 +74,7 @@ const providers: Provider[] = [
   ConsumerExplorer,
   KarafkaEventExplorer,
   KarafkaLoggerListener,
+  ProducerConnection,
   ...exported,
 ];
 
@@ -89,8 +90,8 @@ const providers: Provider[] = [
  */
 @Global()
 @Module({
-  // TerminusModule provides the HealthIndicatorService behind KarafkaHealthIndicator.
-  imports: [DiscoveryModule, TerminusModule],
+  // Not TerminusModule: @nestjs/terminus is optional; KarafkaHealthIndicator finds the app's own.
+  imports: [DiscoveryModule],
   providers,
   exports: [KARAFKA_OPTIONS, KAFKA_CLIENT_FACTORY, ...exported],
 })

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type {
   AdminClient,
   ClusterInfo,
+  GroupDescription,
   KafkaClientFactory,
   PartitionInfo,
   Watermarks,
@@ -21,13 +22,24 @@ export interface TopicInfo {
   partitions: PartitionInfo[];
 }
 
+/** Where a consumer group stands on one partition. */
 export interface PartitionLag {
+  /** The topic as it is named on the cluster (prefixed). */
+  topic: string;
   partition: number;
   /** Next offset the group reads; -1 when it committed nothing. */
   committed: number;
   highWatermark: number;
   /** Messages the group has yet to read (from the low watermark when nothing is committed). */
   lag: number;
+}
+
+/** A committed position to move a consumer group to; `topic` is written bare. */
+export interface GroupPosition {
+  topic: string;
+  partition: number;
+  /** The next offset the group will read. */
+  offset: number;
 }
 
 /**
@@ -47,6 +59,7 @@ export class KarafkaAdmin implements OnApplicationShutdown {
     );
   }
 
+  /** The cluster id, its controller and its brokers. */
   async clusterInfo(): Promise<ClusterInfo> {
     return (await this.admin()).clusterInfo();
   }
@@ -65,6 +78,7 @@ export class KarafkaAdmin implements OnApplicationShutdown {
     ).createTopics([{ name: this.topic(name), partitions, replicationFactor, config: asStrings }]);
   }
 
+  /** Deletes a topic and its data. */
   async deleteTopic(name: string): Promise<void> {
     await (await this.admin()).deleteTopics([this.topic(name)]);
   }
@@ -74,6 +88,7 @@ export class KarafkaAdmin implements OnApplicationShutdown {
     await (await this.admin()).createPartitions(this.topic(name), count);
   }
 
+  /** The topic's cluster name and its partitions with leader, replicas and in-sync replicas. */
   async topicInfo(name: string): Promise<TopicInfo> {
     const topic = this.topic(name);
     return { name: topic, partitions: await (await this.admin()).partitions(topic) };
@@ -84,6 +99,7 @@ export class KarafkaAdmin implements OnApplicationShutdown {
     return (await this.admin()).listTopics();
   }
 
+  /** Low and high watermark of each partition: the first offset kept and the next one to be written. */
   async readWatermarkOffsets(name: string): Promise<Watermarks[]> {
     return (await this.admin()).watermarks(this.topic(name));
   }
@@ -104,27 +120,54 @@ export class KarafkaAdmin implements OnApplicationShutdown {
     return raw.map((message) => new Message(topic, partition, message, jsonDeserializer));
   }
 
-  /** Lag of `groupId` on `topic`, per partition: committed against the high watermark. */
-  async consumerGroupLag(groupId: string, name: string): Promise<PartitionLag[]> {
-    const topic = this.topic(name);
+  /**
+   * Lag of a consumer group per topic and partition: its committed offset against the high
+   * watermark. `topics` (bare names) limits it; without them, every topic the group committed to.
+   */
+  async consumerGroupLag(groupId: string, topics?: string[]): Promise<PartitionLag[]> {
     const admin = await this.admin();
-    const [marks, committed] = await Promise.all([
-      admin.watermarks(topic),
-      admin.committedOffsets(this.group(groupId), topic),
-    ]);
-    return marks.map(({ partition, low, high }) => {
-      const offset = committed.find((c) => c.partition === partition)?.offset ?? -1;
-      return { partition, committed: offset, highWatermark: high, lag: high - (offset >= 0 ? offset : low) };
-    });
+    const asked = topics?.map((name) => this.topic(name));
+    const committed = await admin.committedOffsets(this.group(groupId), asked);
+    const names = asked ?? [...new Set(committed.map((c) => c.topic))];
+    const lags = await Promise.all(
+      names.map(async (topic) =>
+        (await admin.watermarks(topic)).map(({ partition, low, high }) => {
+          const offset = committed.find((c) => c.topic === topic && c.partition === partition)?.offset ?? -1;
+          return {
+            topic,
+            partition,
+            committed: offset,
+            highWatermark: high,
+            lag: high - (offset >= 0 ? offset : low),
+          };
+        }),
+      ),
+    );
+    return lags.flat();
   }
 
-  /** Moves a (stopped) group's committed offsets, e.g. to replay or skip. */
-  async seekConsumerGroup(
-    groupId: string,
-    name: string,
-    positions: { partition: number; offset: number }[],
-  ): Promise<void> {
-    await (await this.admin()).setCommittedOffsets(this.group(groupId), this.topic(name), positions);
+  /** The group's state and members with their partitions (cluster names). */
+  async describeConsumerGroup(groupId: string): Promise<GroupDescription> {
+    return (await this.admin()).describeGroup(this.group(groupId));
+  }
+
+  /**
+   * Moves a consumer group's committed offsets, e.g. to replay or to skip. Kafka accepts this only
+   * while the group has no active member: stop its consumers first.
+   */
+  async seekConsumerGroup(groupId: string, positions: GroupPosition[]): Promise<void> {
+    const admin = await this.admin();
+    const group = this.group(groupId);
+    const { state, members } = await admin.describeGroup(group);
+    if (members.length > 0) {
+      throw new Error(
+        `cannot seek consumer group ${group}: it is ${state} with ${members.length} active member(s); stop its consumers first`,
+      );
+    }
+    await admin.setCommittedOffsets(
+      group,
+      positions.map(({ topic, partition, offset }) => ({ topic: this.topic(topic), partition, offset })),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,5 +1,9 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
+import { setProcessOverrides } from '../config/process-overrides.js';
+import { KARAFKA_OPTIONS } from '../karafka.constants.js';
+import { CliError } from './cli-args.js';
 
 type ModuleLike = Type | { module: Type; controllers?: unknown[]; imports?: unknown[] };
 
@@ -26,12 +30,44 @@ export function declaresControllers(module: unknown, seen = new Set<unknown>()):
 
 /**
  * Boots the user's module: an HTTP app on PORT (default 3000) when it has controllers, an
- * application context otherwise. Returns the context and whether HTTP is served.
+ * application context otherwise.
  */
-export async function bootApp(appModule: Type): Promise<{ app: INestApplicationContext; http: boolean }> {
-  if (!declaresControllers(appModule))
-    return { app: await NestFactory.createApplicationContext(appModule), http: false };
+export async function bootApp(appModule: Type): Promise<INestApplicationContext> {
+  if (!declaresControllers(appModule)) return NestFactory.createApplicationContext(appModule);
   const app = await NestFactory.create(appModule);
   await app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '0.0.0.0');
-  return { app, http: true };
+  return app;
+}
+
+/**
+ * The module's resolved Karafka options. A module without `KarafkaModule.forRoot()` (or one
+ * importing another copy of nestjs-karafka than this CLI's) is a clear error, not Nest's
+ * "could not find element".
+ */
+export function karafkaOptionsOf(app: INestApplicationContext, appModule: Type): ResolvedKarafkaOptions {
+  try {
+    return app.get<ResolvedKarafkaOptions>(KARAFKA_OPTIONS);
+  } catch {
+    throw new CliError(
+      `${appModule.name} does not import KarafkaModule.forRoot() or forRootAsync() from the nestjs-karafka this CLI belongs to (${new URL('../..', import.meta.url).pathname}); import it, and make sure the app has one copy of nestjs-karafka`,
+    );
+  }
+}
+
+/**
+ * For the one-shot commands (info, topics): boots the module without starting the engine,
+ * quietly, runs `command`, and closes the app.
+ */
+export async function withAppContext(
+  appModule: Type,
+  command: (app: INestApplicationContext) => Promise<void> | void,
+): Promise<void> {
+  setProcessOverrides({ ownsSignals: true, forced: { autoStart: false, logging: false } });
+  const app = await NestFactory.createApplicationContext(appModule, { logger: ['error', 'warn'] });
+  try {
+    karafkaOptionsOf(app, appModule);
+    await command(app);
+  } finally {
+    await app.close();
+  }
 }

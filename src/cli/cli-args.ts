@@ -1,8 +1,25 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { closestName } from '../config/did-you-mean.js';
+
+/** A failure the CLI reports as one line, without a stack, and exits with `exitCode`. */
+export class CliError extends Error {
+  override readonly name: string = 'CliError';
+
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
 
 /** A mistake in the command line: the message names the flag and the fix. Exit code 64 (EX_USAGE). */
-export class CliUsageError extends Error {
+export class CliUsageError extends CliError {
   override readonly name = 'CliUsageError';
+
+  constructor(message: string) {
+    super(message, 64);
+  }
 }
 
 export interface RouteFilters {
@@ -14,8 +31,10 @@ export interface RouteFilters {
   excludeSubscriptionGroups: string[];
 }
 
+export type CliCommand = 'server' | 'info' | 'topics' | 'help' | 'version';
+
 export interface CliArgs {
-  command: 'server' | 'info' | 'topics' | 'help' | 'version';
+  command: CliCommand;
   /** For `topics`: create, delete or plan. */
   action?: 'create' | 'delete' | 'plan';
   module?: string;
@@ -35,6 +54,22 @@ const FILTERS: Record<keyof RouteFilters, string> = {
   excludeSubscriptionGroups: 'exclude-subscription-groups',
 };
 
+const OPTIONS = {
+  module: { type: 'string' },
+  export: { type: 'string' },
+  'liveness-port': { type: 'string' },
+  'liveness-host': { type: 'string' },
+  'no-liveness': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+  ...Object.fromEntries(Object.values(FILTERS).map((flag) => [flag, { type: 'string', multiple: true }])),
+} as const satisfies ParseArgsConfig['options'];
+
+/** Flags that only mean something to `karafka server`. */
+const SERVER_ONLY = ['liveness-port', 'liveness-host', 'no-liveness', ...Object.values(FILTERS)];
+
+const COMMANDS: readonly CliCommand[] = ['server', 'info', 'topics', 'help', 'version'];
+
 export const USAGE = `Usage: karafka <command> [options]
 
 Commands:
@@ -47,47 +82,53 @@ Commands:
 Options:
   --module <file>       the compiled module file (default: "module" in karafka.config.json)
   --export <name>       its exported module class (default: "export" in karafka.config.json, AppModule, or the default export)
-  --liveness-port <n>   standalone liveness listener port (server; default 3000)
+
+Server options:
+  --liveness-port <n>   standalone liveness listener port (default 3000; with an HTTP module, only when given)
   --liveness-host <h>   its interface (default: all)
   --no-liveness         no liveness listener
   --topics a,b          consume only these topics          --exclude-topics a,b
   --consumer-groups a   only these consumer groups         --exclude-consumer-groups a
   --subscription-groups only these subscription groups     --exclude-subscription-groups a
-  (dash or underscore spelling; inclusion beats exclusion)
+  (comma lists or repeated flags; dash or underscore spelling; names as written in the code or
+   as on the cluster; inclusion beats exclusion)
+
   --version, --help
 
-Signals (server): TERM/INT/QUIT stop gracefully (a second INT forces), TSTP quiets, TTIN dumps running jobs.`;
+Signals (server): TERM/INT/QUIT stop gracefully (a second INT forces), TSTP quiets, TTIN dumps running jobs.
+Exit codes: 0 stopped in time, 1 failed, 2 forced stop (second INT or shutdownTimeout passed), 64 usage error.`;
+
+/** Node's parseArgs message, turned into one naming the flag and the fix. */
+function usageErrorFrom(error: NodeJS.ErrnoException): CliUsageError {
+  const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(error.message)?.[1];
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) {
+    const suggestion = closestName(unknown.replace(/^-+/, ''), Object.keys(OPTIONS));
+    return new CliUsageError(
+      `unknown flag ${unknown}${suggestion ? `: did you mean --${suggestion}?` : ''} Run "karafka --help" for the flags.`,
+    );
+  }
+  return new CliUsageError(`${error.message}. Run "karafka --help" for the flags.`);
+}
 
 /** Parses argv (without node and the script). Throws {@link CliUsageError} for anything wrong. */
 export function parseCliArgs(argv: string[]): CliArgs {
   // Underscore spellings (Karafka's --exclude_topics) are the same flags.
-  const normalized = argv.map((arg) => (arg.startsWith('--') ? arg.replace(/_/g, '-') : arg));
+  const normalized = argv.map((arg) =>
+    arg.startsWith('--') ? arg.replace(/^[^=]*/, (flag) => flag.replace(/_/g, '-')) : arg,
+  );
   let parsed;
   try {
-    parsed = parseArgs({
-      args: normalized,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        module: { type: 'string' },
-        export: { type: 'string' },
-        'liveness-port': { type: 'string' },
-        'liveness-host': { type: 'string' },
-        'no-liveness': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-        ...Object.fromEntries(
-          Object.values(FILTERS).map((flag) => [flag, { type: 'string' as const, multiple: true }]),
-        ),
-      },
-    });
+    parsed = parseArgs({ args: normalized, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (error) {
-    throw new CliUsageError(`${(error as Error).message}. Run "karafka --help" for the flags.`);
+    throw usageErrorFrom(error as NodeJS.ErrnoException);
   }
   const { values, positionals } = parsed;
   const command = values.help ? 'help' : values.version ? 'version' : (positionals[0] ?? 'help');
-  if (!['server', 'info', 'topics', 'help', 'version'].includes(command)) {
-    throw new CliUsageError(`unknown command "${command}". Use one of: server, info, topics, help`);
+  if (!COMMANDS.includes(command as CliCommand)) {
+    const suggestion = closestName(command, COMMANDS);
+    throw new CliUsageError(
+      `unknown command "${command}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}. Use one of: server, info, topics, help`,
+    );
   }
   const action = command === 'topics' ? positionals[1] : undefined;
   if (command === 'topics' && !['create', 'delete', 'plan'].includes(action ?? '')) {
@@ -97,17 +138,30 @@ export function parseCliArgs(argv: string[]): CliArgs {
   }
   const extra = positionals[command === 'topics' ? 2 : 1];
   if (extra !== undefined) throw new CliUsageError(`unexpected argument "${extra}". Flags start with --`);
+  if (command !== 'server') {
+    const misplaced = SERVER_ONLY.find((flag) => values[flag as keyof typeof values] !== undefined);
+    if (misplaced) {
+      throw new CliUsageError(
+        `--${misplaced} applies to "karafka server" only; drop it from "karafka ${command}"`,
+      );
+    }
+  }
+  if (values['no-liveness'] && (values['liveness-port'] ?? values['liveness-host']) !== undefined) {
+    throw new CliUsageError(
+      '--no-liveness contradicts --liveness-port/--liveness-host: drop one or the other',
+    );
+  }
   let livenessPort: number | undefined;
   if (values['liveness-port'] !== undefined) {
     livenessPort = Number(values['liveness-port']);
-    if (!Number.isInteger(livenessPort) || livenessPort < 0 || livenessPort > 65535) {
+    if (!/^\d+$/.test(values['liveness-port']) || livenessPort > 65535) {
       throw new CliUsageError(
         `--liveness-port must be a port number (0-65535), got "${values['liveness-port']}"`,
       );
     }
   }
   const list = (flag: string): string[] =>
-    (((values as Record<string, unknown>)[flag] as string[] | undefined) ?? [])
+    ((values[flag as keyof typeof values] as string[] | undefined) ?? [])
       .flatMap((value) => value.split(','))
       .map((name) => name.trim())
       .filter(Boolean);
@@ -115,12 +169,12 @@ export function parseCliArgs(argv: string[]): CliArgs {
     Object.entries(FILTERS).map(([key, flag]) => [key, list(flag)]),
   ) as unknown as RouteFilters;
   return {
-    command: command as CliArgs['command'],
+    command: command as CliCommand,
     action: action as CliArgs['action'],
-    module: values.module as string | undefined,
-    exportName: values.export as string | undefined,
+    module: values.module,
+    exportName: values.export,
     livenessPort,
-    livenessHost: values['liveness-host'] as string | undefined,
+    livenessHost: values['liveness-host'],
     liveness: !values['no-liveness'],
     filters,
   };

@@ -1,14 +1,11 @@
 import type { Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { redactKafkaSettings } from '../config/kafka-settings.js';
-import { setProcessOverrides } from '../config/process-overrides.js';
 import { RouteTable } from '../routing/route-table.js';
+import { withAppContext } from './app-bootstrap.js';
 
 /** `karafka info`: the route table, without secrets. */
 export async function runInfo(appModule: Type, write: (line: string) => void = console.log): Promise<void> {
-  setProcessOverrides({ ownsSignals: true, forced: { autoStart: false, logging: false } });
-  const app = await NestFactory.createApplicationContext(appModule, { logger: ['error', 'warn'] });
-  try {
+  await withAppContext(appModule, (app) => {
     for (const consumerGroup of app.get(RouteTable).consumerGroups) {
       write(`consumer group ${consumerGroup.id}`);
       for (const group of consumerGroup.subscriptionGroups) {
@@ -23,13 +20,12 @@ export async function runInfo(appModule: Type, write: (line: string) => void = c
             route.active ? '' : ' inactive',
             route.manualOffsetManagement ? ' manual-offsets' : '',
           ].join('');
+          const written = route.name === route.topic ? '' : ` (written "${route.name}")`;
           write(
-            `    topic ${route.topic} -> ${route.consumerClass} initialOffset=${route.initialOffset} maxMessages=${route.maxMessages}${dlq}${flags}`,
+            `    topic ${route.topic}${written} -> ${route.consumerClass} initialOffset=${route.initialOffset} maxMessages=${route.maxMessages}${dlq}${flags}`,
           );
         }
       }
     }
-  } finally {
-    await app.close();
-  }
+  });
 }

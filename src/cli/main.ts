@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
-import { CliUsageError, parseCliArgs, USAGE } from './cli-args.js';
+import { CliError, parseCliArgs, USAGE } from './cli-args.js';
 import { runInfo } from './info-command.js';
 import { loadAppModule } from './load-module.js';
 import { runServer } from './server-command.js';
@@ -23,9 +23,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof CliUsageError) {
+  if (error instanceof CliError) {
     console.error(`karafka: ${error.message}`);
-    process.exit(64);
+    process.exit(error.exitCode);
   }
   console.error(`karafka: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exit(1);

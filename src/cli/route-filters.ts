@@ -1,49 +1,79 @@
+import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
+import { clusterGroupId, clusterTopicName } from '../routing/route-builder.js';
 import type { Route, SubscriptionGroup } from '../routing/route.js';
 import type { RouteTable } from '../routing/route-table.js';
 import { CliUsageError, type RouteFilters } from './cli-args.js';
 
-function check(kind: string, asked: string[], known: Set<string>): void {
-  const unknown = asked.filter((name) => !known.has(name));
-  if (unknown.length > 0) {
-    throw new CliUsageError(
-      `unknown ${kind} ${unknown.map((name) => `"${name}"`).join(', ')}. Known ${kind}s: ${[...known].sort().join(', ') || 'none'}`,
-    );
-  }
-}
+const listed = (names: Iterable<string>) => [...new Set(names)].sort().join(', ') || 'none';
 
 /**
  * Karafka's `--topics`/`--consumer-groups`/`--subscription-groups` (and their `--exclude-`
- * forms) on the route table. Names as written or as on the cluster; inclusion beats exclusion.
- * An unknown name, or nothing left to consume, is a usage error listing the known names.
+ * forms) on the route table. A topic or consumer group matches by the name written in the code
+ * or by its name on the cluster (prefixed, mapped); a subscription group by name or id.
+ * Inclusion beats exclusion. An unknown name, or nothing left to consume, is a usage error
+ * listing the known names.
  */
-export function applyRouteFilters(routes: RouteTable, filters: RouteFilters): void {
+export function applyRouteFilters(
+  routes: RouteTable,
+  filters: RouteFilters,
+  options: ResolvedKarafkaOptions,
+): void {
   const all = routes.subscriptionGroups;
-  const topicNames = new Set(
-    all.flatMap((group) => group.routes.flatMap((route) => [route.name, route.topic])),
+  // Each filter name, mapped to the cluster names it stands for.
+  const topicOf = (name: string) => [name, clusterTopicName(options, name)];
+  const groupOf = (name: string) => [name, clusterGroupId(options, name)];
+  const subscriptionOf = (name: string) => [name];
+
+  const knownTopics = all.flatMap((group) => group.routes.flatMap((route) => [route.name, route.topic]));
+  const knownGroups = all.map((group) => group.groupId);
+  const knownSubscriptions = all.flatMap((group) => [group.name, group.id]);
+  const check = (kind: string, asked: string[], known: string[], mapped: (name: string) => string[]) => {
+    const unknown = asked.filter((name) => !mapped(name).some((candidate) => known.includes(candidate)));
+    if (unknown.length > 0) {
+      throw new CliUsageError(
+        `unknown ${kind} ${unknown.map((name) => `"${name}"`).join(', ')}. Known ${kind}s: ${listed(known)}`,
+      );
+    }
+  };
+  check('topic', [...filters.topics, ...filters.excludeTopics], knownTopics, topicOf);
+  check(
+    'consumer group',
+    [...filters.consumerGroups, ...filters.excludeConsumerGroups],
+    knownGroups,
+    groupOf,
   );
-  const groupNames = new Set(all.map((group) => group.groupId));
-  const subscriptionNames = new Set(all.flatMap((group) => [group.name, group.id]));
-  check('topic', [...filters.topics, ...filters.excludeTopics], topicNames);
-  check('consumer group', [...filters.consumerGroups, ...filters.excludeConsumerGroups], groupNames);
   check(
     'subscription group',
     [...filters.subscriptionGroups, ...filters.excludeSubscriptionGroups],
-    subscriptionNames,
+    knownSubscriptions,
+    subscriptionOf,
   );
 
-  const matches = (names: string[], ...candidates: string[]) =>
-    candidates.some((candidate) => names.includes(candidate));
-  const keep = (include: string[], exclude: string[], ...candidates: string[]) =>
-    include.length > 0 ? matches(include, ...candidates) : !matches(exclude, ...candidates);
+  const keep = (
+    include: string[],
+    exclude: string[],
+    mapped: (name: string) => string[],
+    ...candidates: string[]
+  ) => {
+    const matches = (names: string[]) =>
+      names.some((name) => mapped(name).some((candidate) => candidates.includes(candidate)));
+    return include.length > 0 ? matches(include) : !matches(exclude);
+  };
   routes.narrow(
     (route: Route, group: SubscriptionGroup) =>
-      keep(filters.topics, filters.excludeTopics, route.name, route.topic) &&
-      keep(filters.consumerGroups, filters.excludeConsumerGroups, group.groupId) &&
-      keep(filters.subscriptionGroups, filters.excludeSubscriptionGroups, group.name, group.id),
+      keep(filters.topics, filters.excludeTopics, topicOf, route.name, route.topic) &&
+      keep(filters.consumerGroups, filters.excludeConsumerGroups, groupOf, group.groupId) &&
+      keep(
+        filters.subscriptionGroups,
+        filters.excludeSubscriptionGroups,
+        subscriptionOf,
+        group.name,
+        group.id,
+      ),
   );
   if (routes.activeSubscriptionGroups().length === 0) {
     throw new CliUsageError(
-      `nothing left to consume after the filters. Known topics: ${[...topicNames].sort().join(', ') || 'none'}`,
+      `nothing left to consume after the filters (inactive routes never run). Known topics: ${listed(knownTopics)}`,
     );
   }
 }

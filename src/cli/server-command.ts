@@ -1,12 +1,10 @@
 import { Logger, type Type } from '@nestjs/common';
 import { setProcessOverrides } from '../config/process-overrides.js';
-import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
 import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
-import { KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { JobRegistry } from '../processing/job-registry.js';
 import { KarafkaRunner } from '../processing/karafka-runner.js';
 import { RouteTable } from '../routing/route-table.js';
-import { bootApp, declaresControllers } from './app-bootstrap.js';
+import { bootApp, declaresControllers, karafkaOptionsOf } from './app-bootstrap.js';
 import type { CliArgs } from './cli-args.js';
 import { applyRouteFilters } from './route-filters.js';
 
@@ -25,6 +23,8 @@ export async function runServer(appModule: Type, args: CliArgs): Promise<void> {
     args.liveness && (args.livenessPort !== undefined || !http)
       ? (args.livenessPort ?? DEFAULT_LIVENESS_PORT)
       : undefined;
+  // Read by the module's option resolution: the engine must not start before the filters
+  // narrowed the routes, and a dead engine should restart the process under a supervisor.
   setProcessOverrides({
     ownsSignals: true,
     defaults: { onCriticalError: 'exit' },
@@ -34,21 +34,29 @@ export async function runServer(appModule: Type, args: CliArgs): Promise<void> {
     },
   });
 
-  const { app } = await bootApp(appModule);
-  const options = app.get<ResolvedKarafkaOptions>(KARAFKA_OPTIONS);
-  const runner = app.get(KarafkaRunner);
-  const jobs = app.get(JobRegistry);
-  const monitor = app.get(KarafkaMonitor);
-  for (const state of STATES)
-    monitor.subscribe(`app.${state}`, () => (process.title = `karafka ${options.clientId} (${state})`));
-  process.title = `karafka ${options.clientId} (initialized)`;
+  const app = await bootApp(appModule);
+  let runner: KarafkaRunner;
+  let jobs: JobRegistry;
   try {
-    applyRouteFilters(app.get(RouteTable), args.filters);
+    const options = karafkaOptionsOf(app, appModule);
+    runner = app.get(KarafkaRunner);
+    jobs = app.get(JobRegistry);
+    const monitor = app.get(KarafkaMonitor);
+    for (const state of STATES)
+      monitor.subscribe(`app.${state}`, () => (process.title = `karafka ${options.clientId} (${state})`));
+    process.title = `karafka ${options.clientId} (initialized)`;
+    applyRouteFilters(app.get(RouteTable), args.filters, options);
+    logger.log(
+      `signals: TERM/INT/QUIT stop within shutdownTimeout ${options.shutdownTimeout} ms (a second INT forces), TSTP quiets, TTIN dumps jobs`,
+    );
   } catch (error) {
     await app.close();
     throw error;
   }
 
+  // Consumers hold sockets, but a process whose engine gave up must not end quietly either:
+  // it waits for a signal (or onCriticalError) like any supervised server.
+  setInterval(() => undefined, 2 ** 30);
   let stopping = false;
   const forceStop = () => {
     logger.error(`forced stop; still running: ${jobs.describe().join('; ') || 'nothing'}`);
@@ -60,9 +68,7 @@ export async function runServer(appModule: Type, args: CliArgs): Promise<void> {
       return;
     }
     stopping = true;
-    logger.log(
-      `${signal}: stopping (up to shutdownTimeout ${options.shutdownTimeout} ms; a second SIGINT forces)`,
-    );
+    logger.log(`${signal}: stopping (a second SIGINT forces)`);
     const inTime = await runner.stop();
     await app.close();
     process.exit(inTime ? 0 : 2);
@@ -81,7 +87,7 @@ export async function runServer(appModule: Type, args: CliArgs): Promise<void> {
           ? 'never polled'
           : `polled ${Date.now() - listener.lastPollAt} ms ago`;
       logger.log(
-        `SIGTTIN: subscription group ${listener.id}: ${listener.state}, ${listener.joined ? 'joined' : 'not joined'}, ${lastPoll}, assigned ${listener.assigned.map((p) => `${p.topic}/${p.partition}`).join(', ') || 'nothing'}`,
+        `SIGTTIN: subscription group ${listener.id}: ${listener.state}, ${listener.joined ? 'joined' : 'not joined'}, ${lastPoll}, assigned ${listener.assigned.map((p) => `${p.topic}/${p.partition}`).join(', ') || 'nothing'}${listener.lastError ? `, last error: ${listener.lastError}` : ''}`,
       );
     }
   });

@@ -1,7 +1,6 @@
 import type { Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { TopicsManager } from '../admin/topics-manager.js';
-import { setProcessOverrides } from '../config/process-overrides.js';
+import { withAppContext } from './app-bootstrap.js';
 
 /** `karafka topics create|delete|plan`: the declared topics through the admin. */
 export async function runTopics(
@@ -9,9 +8,7 @@ export async function runTopics(
   action: 'create' | 'delete' | 'plan',
   write: (line: string) => void = console.log,
 ): Promise<void> {
-  setProcessOverrides({ ownsSignals: true, forced: { autoStart: false, logging: false } });
-  const app = await NestFactory.createApplicationContext(appModule, { logger: ['error', 'warn'] });
-  try {
+  await withAppContext(appModule, async (app) => {
     const topics = app.get(TopicsManager);
     if (action === 'create') {
       const created = await topics.createMissing();
@@ -28,7 +25,5 @@ export async function runTopics(
       for (const name of plan.existing) write(`= ${name} (exists)`);
       for (const name of plan.undeclared) write(`? ${name} (routed, not declared)`);
     }
-  } finally {
-    await app.close();
-  }
+  });
 }

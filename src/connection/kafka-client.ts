@@ -127,6 +127,21 @@ export interface ClusterInfo {
   brokers: { nodeId: number; host: string; port: number }[];
 }
 
+export interface GroupMember {
+  memberId: string;
+  clientId: string;
+  host: string;
+  /** The partitions the group leader gave this member (empty for a non-consumer protocol). */
+  assignment: TopicPartition[];
+}
+
+export interface GroupDescription {
+  groupId: string;
+  /** The broker's group state: Empty, Stable, PreparingRebalance, CompletingRebalance or Dead. */
+  state: string;
+  members: GroupMember[];
+}
+
 /** Cluster administration, Karafka::Admin's needs. Offsets are next-to-read; -1 means none committed. */
 export interface AdminClient {
   connect(): Promise<void>;
@@ -138,12 +153,11 @@ export interface AdminClient {
   createPartitions(name: string, count: number): Promise<void>;
   partitions(name: string): Promise<PartitionInfo[]>;
   watermarks(name: string): Promise<Watermarks[]>;
-  committedOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: number }[]>;
-  setCommittedOffsets(
-    groupId: string,
-    topic: string,
-    positions: { partition: number; offset: number }[],
-  ): Promise<void>;
+  /** The group's committed offsets on `topics`, or on every topic it committed to when left out. */
+  committedOffsets(groupId: string, topics?: string[]): Promise<TopicPartitionOffset[]>;
+  /** Overwrites the committed offsets of a group that has no active member. */
+  setCommittedOffsets(groupId: string, positions: TopicPartitionOffset[]): Promise<void>;
+  describeGroup(groupId: string): Promise<GroupDescription>;
   /** Up to `count` messages of one partition from `offset`, read with a throwaway group of `groupIdPrefix`. */
   read(
     topic: string,

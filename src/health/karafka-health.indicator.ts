@@ -1,24 +1,52 @@
-import { Injectable } from '@nestjs/common';
-import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { LivenessTracker } from './liveness-tracker.js';
 
 /**
- * @nestjs/terminus indicators over the engine. Injectable anywhere once KarafkaModule is imported.
+ * @nestjs/terminus indicators over the engine: liveness (`isHealthy`) and readiness (`isReady`).
+ * Injectable anywhere once KarafkaModule is imported; import `TerminusModule` in your app for
+ * `HealthCheckService`, and the indicator uses that module's `HealthIndicatorService`.
+ *
+ * `@nestjs/terminus` is an optional peer dependency: KarafkaModule does not import TerminusModule,
+ * and this class loads the package only when the module initializes, so apps without Terminus
+ * (the `karafka server` CLI, plain workers) neither need it nor load it.
  *
  * @example
  * ```ts
  * @Get() @HealthCheck()
  * check() { return this.health.check([() => this.karafka.isHealthy('karafka')]); }
+ * @Get('ready') @HealthCheck()
+ * ready() { return this.health.check([() => this.karafka.isReady('karafka')]); }
  * ```
  */
 @Injectable()
-export class KarafkaHealthIndicator {
+export class KarafkaHealthIndicator implements OnModuleInit {
+  private indicators?: HealthIndicatorService;
+
   constructor(
-    private readonly indicators: HealthIndicatorService,
     private readonly tracker: LivenessTracker,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
-  /** Liveness: down when polling or a job exceeded its TTL, or the engine failed for good. Never throws. */
+  async onModuleInit(): Promise<void> {
+    const terminus = await import('@nestjs/terminus').catch(() => undefined);
+    if (!terminus) return;
+    try {
+      this.indicators = this.moduleRef.get(terminus.HealthIndicatorService, { strict: false });
+    } catch {
+      // TerminusModule not imported: the service has no dependencies, so a private one does.
+      this.indicators = new terminus.HealthIndicatorService();
+    }
+  }
+
+  /**
+   * Liveness: down when a subscription group has not polled for `liveness.pollingTtl`, a
+   * consume/revoked/shutdown job has run longer than `liveness.consumingTtl`, or the engine failed
+   * for good; the details name the TTL, the group or topic/partition and the error. Never down
+   * for an idle topic, no assignment or a rebalance shorter than the TTLs. Never throws once
+   * `@nestjs/terminus` is installed and the app is initialized.
+   */
   isHealthy<Key extends string>(key: Key): HealthIndicatorResult<Key> {
     return this.indicate(key, 'liveness', () => {
       const { healthy, ...details } = this.tracker.liveness();
@@ -26,7 +54,11 @@ export class KarafkaHealthIndicator {
     });
   }
 
-  /** Readiness: up when the engine runs and every subscription group joined its group. Never throws. */
+  /**
+   * Readiness: up when the engine runs and every active subscription group has joined its
+   * consumer group; down while starting, quiet, stopping or stopped. Never throws once
+   * `@nestjs/terminus` is installed and the app is initialized.
+   */
   isReady<Key extends string>(key: Key): HealthIndicatorResult<Key> {
     return this.indicate(key, 'readiness', () => {
       const { ready, ...details } = this.tracker.readiness();
@@ -39,6 +71,11 @@ export class KarafkaHealthIndicator {
     check: string,
     run: () => { up: boolean; details: Record<string, unknown> },
   ): HealthIndicatorResult<Key> {
+    if (!this.indicators) {
+      throw new Error(
+        'KarafkaHealthIndicator needs @nestjs/terminus: install it (npm install @nestjs/terminus) and call it once the app is initialized',
+      );
+    }
     const indicator = this.indicators.check(key);
     try {
       const { up, details } = run();

@@ -4,45 +4,71 @@ import type { AddressInfo } from 'node:net';
 import type { LivenessReport } from './liveness-tracker.js';
 
 export interface LivenessServerOptions {
-  port: number;
+  /** Default 3000; 0 picks a free port. */
+  port?: number;
   /** Default: all interfaces. */
   hostname?: string;
 }
 
 /**
  * Karafka's standalone liveness listener: any path answers 204 when healthy, 500 with the
- * reasons as JSON when not. For processes with no Nest HTTP server (the CLI server, the swarm).
- * A taken port is logged and the process goes on (another process in the same pod may own it).
+ * liveness report (`reasons`, then the details) as JSON when not. For processes with no Nest HTTP server (the CLI
+ * server, the swarm). A taken port is logged and the process goes on (another process in the
+ * same pod may own it, as Karafka's docs warn).
+ *
+ * @example
+ * ```ts
+ * const server = new LivenessServer({ port: 3000 }, () => app.get(LivenessTracker).liveness());
+ * await server.start(); // when the engine runs
+ * await server.stop(); // when it stops
+ * ```
  */
 export class LivenessServer {
   private readonly logger = new Logger('KarafkaLiveness');
   private server?: Server;
+  private starting?: Promise<void>;
 
   constructor(
     private readonly options: LivenessServerOptions,
     private readonly check: () => LivenessReport,
   ) {}
 
-  /** Resolves once listening, or once a failure to listen (a taken port) was logged. */
+  /** Resolves once listening, or once a failure to listen (a taken port) was logged. Never rejects. */
   start(): Promise<void> {
     if (this.server) return Promise.resolve();
+    this.starting ??= this.listen().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  /** Where it listens; undefined when it does not (not started, stopped, or the port was taken). */
+  address(): AddressInfo | undefined {
+    return (this.server?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  /** Closes the listener and its open connections. */
+  async stop(): Promise<void> {
+    await this.starting; // a stop racing a start closes what the start opened
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private listen(): Promise<void> {
+    const { port = 3000, hostname } = this.options;
+    const where = `${hostname ?? '*'}:${port}`;
     const server = createServer((request, response) => {
-      let report: LivenessReport | undefined;
-      try {
-        report = this.check();
-      } catch (error) {
-        response
-          .writeHead(500, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ reasons: [`the liveness check failed: ${(error as Error).message}`] }));
-        return;
-      }
+      request.resume();
+      const report = this.report();
       if (report.healthy) response.writeHead(204).end();
       else response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify(report));
-      request.resume();
     });
     return new Promise((resolve) => {
-      server.once('error', (error: NodeJS.ErrnoException) => {
-        const where = `${this.options.hostname ?? '*'}:${this.options.port}`;
+      // Logged, never thrown: the liveness listener must not take the consumer process down.
+      server.on('error', (error: NodeJS.ErrnoException) => {
+        if (this.server === server)
+          return this.logger.warn(`liveness listener on ${where}: ${error.message}`);
         this.logger.warn(
           error.code === 'EADDRINUSE'
             ? `liveness listener not started: ${where} is already in use (another process in this pod?); consuming goes on without it`
@@ -50,23 +76,23 @@ export class LivenessServer {
         );
         resolve();
       });
-      server.listen(this.options.port, this.options.hostname, () => {
+      server.listen(port, hostname, () => {
         this.server = server;
-        this.logger.log(`liveness listener on ${this.options.hostname ?? '*'}:${this.address()?.port}`);
+        this.logger.log(`liveness listener on ${hostname ?? '*'}:${this.address()?.port}`);
         resolve();
       });
     });
   }
 
-  address(): AddressInfo | undefined {
-    return (this.server?.address() as AddressInfo | null) ?? undefined;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  /** The check, or an unhealthy report naming why the check itself failed. */
+  private report(): Pick<LivenessReport, 'healthy' | 'reasons'> {
+    try {
+      return this.check();
+    } catch (error) {
+      return {
+        healthy: false,
+        reasons: [`the liveness check failed: ${(error as Error)?.message ?? error}`],
+      };
+    }
   }
 }

@@ -5,22 +5,30 @@ import { KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { JobRegistry } from '../processing/job-registry.js';
 import { KarafkaRunner } from '../processing/karafka-runner.js';
 
-export interface SubscriptionGroupHealth {
-  id: string;
-  state: string;
-  joined: boolean;
-  /** Since the last fetch-loop iteration (or since connecting began, before the first one). */
-  lastPollAgeMs?: number;
-  assigned: string[];
-  error?: string;
-}
-
+/** One user-code job in flight, as health reports it. */
 export interface RunningJobHealth {
   consumerClass: string;
+  /** `consume`, `revoked` or `shutdown`. */
   job: string;
   topic: string;
   partition: number;
   ageMs: number;
+}
+
+/** One subscription group (one Kafka consumer), as health reports it. */
+export interface SubscriptionGroupHealth {
+  id: string;
+  state: string;
+  /** Has joined its consumer group (stays true through a rebalance; false after a client crash). */
+  joined: boolean;
+  /** Since the last fetch-loop iteration (or since connecting began, before the first one). */
+  lastPollAgeMs?: number;
+  /** `topic/partition` of every partition it owns now. */
+  assigned: string[];
+  /** Its jobs in flight, with their ages. */
+  jobs: RunningJobHealth[];
+  /** The client's last error, free of secrets. */
+  error?: string;
 }
 
 /** What the liveness checks found; free of secrets, fit for a health body. */
@@ -32,7 +40,6 @@ export interface LivenessReport {
   pollingTtl: number;
   consumingTtl: number;
   subscriptionGroups: SubscriptionGroupHealth[];
-  jobs: RunningJobHealth[];
   /** The error that made the engine give up, if any. */
   error?: string;
 }
@@ -55,7 +62,10 @@ const POLLING_STATES = new Set(['connecting', 'running', 'quiet']);
  */
 @Injectable()
 export class LivenessTracker {
-  /** Replaceable clock, for tests. */
+  /**
+   * The clock ages are measured on, replaceable in tests. The engine stamps polls and jobs with
+   * `Date.now()`: against a real engine, fake `Date` instead (`vi.useFakeTimers({ toFake: ['Date'] })`).
+   */
   now: () => number = Date.now;
 
   constructor(
@@ -70,6 +80,17 @@ export class LivenessTracker {
     const status = this.runner.status();
     const reasons: string[] = [];
     if (status.fatalError) reasons.push(`the engine failed and will not recover: ${status.fatalError}`);
+
+    const jobs = this.jobs.list().map((job) => ({
+      subscriptionGroup: job.subscriptionGroup,
+      health: {
+        consumerClass: job.consumerClass,
+        job: job.kind,
+        topic: job.topic,
+        partition: job.partition,
+        ageMs: now - job.startedAt,
+      } satisfies RunningJobHealth,
+    }));
 
     const subscriptionGroups = status.listeners.map((listener): SubscriptionGroupHealth => {
       const since = listener.lastPollAt ?? listener.startedAt;
@@ -95,18 +116,13 @@ export class LivenessTracker {
         joined: listener.joined,
         lastPollAgeMs,
         assigned: listener.assigned.map(({ topic, partition }) => `${topic}/${partition}`),
+        jobs: jobs.filter((job) => job.subscriptionGroup === listener.id).map((job) => job.health),
         ...(listener.lastError ? { error: listener.lastError } : {}),
       };
     });
 
-    const jobs = this.jobs.list().map((job): RunningJobHealth => ({
-      consumerClass: job.consumerClass,
-      job: job.kind,
-      topic: job.topic,
-      partition: job.partition,
-      ageMs: now - job.startedAt,
-    }));
-    for (const job of jobs) {
+    // Every running job counts, also one whose listener is already gone (a stop past its timeout).
+    for (const { health: job } of jobs) {
       if (job.ageMs > consumingTtl) {
         reasons.push(
           `consumingTtl exceeded: ${job.consumerClass} ${job.job} of ${job.topic}/${job.partition} has run for ${job.ageMs} ms (consumingTtl ${consumingTtl} ms)`,
@@ -121,7 +137,6 @@ export class LivenessTracker {
       pollingTtl,
       consumingTtl,
       subscriptionGroups,
-      jobs,
       ...(status.fatalError ? { error: status.fatalError } : {}),
     };
   }
@@ -131,9 +146,11 @@ export class LivenessTracker {
     const status = this.runner.status();
     const reasons: string[] = [];
     if (status.state !== 'running') reasons.push(`the engine is ${status.state}`);
-    for (const listener of status.listeners) {
-      if (listener.state !== 'running' || !listener.joined)
-        reasons.push(`subscription group ${listener.id} has not joined its group (${listener.state})`);
+    else {
+      for (const { id, state, joined } of status.listeners) {
+        if (!joined) reasons.push(`subscription group ${id} has not joined its group (${state})`);
+        else if (state !== 'running') reasons.push(`subscription group ${id} is ${state}`);
+      }
     }
     return {
       ready: reasons.length === 0,

@@ -1,9 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
 
-/** Signals Nest's enableShutdownHooks() listens to by default; one is enough to tell. */
-const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
-
 /**
  * Karafka's embedding caveats, checked once the host has booted: the host owns the signals, so
  * without shutdown hooks a SIGTERM kills in-flight work without a stop; and a host deadline
@@ -14,9 +11,11 @@ export function checkEmbedding(
   logger: Pick<Logger, 'warn'>,
   terminusGraceMs?: number,
 ): void {
-  if (SHUTDOWN_SIGNALS.every((signal) => process.listenerCount(signal) === 0)) {
+  // SIGTERM is what Kubernetes, systemd and Docker send. Any listener counts: Nest's
+  // enableShutdownHooks() adds one, and so does a host that stops the runner by hand.
+  if (process.listenerCount('SIGTERM') === 0) {
     logger.warn(
-      'Karafka runs embedded but no shutdown hooks are enabled: a SIGTERM will kill in-flight batches without committing them. Call app.enableShutdownHooks() (or stop KarafkaRunner from your own signal handler).',
+      'Karafka runs embedded but no shutdown hooks are enabled (nothing listens to SIGTERM): a SIGTERM will kill in-flight batches without committing them or running shutdown(). Call app.enableShutdownHooks() (or stop KarafkaRunner from your own SIGTERM handler).',
     );
   }
   if (terminusGraceMs !== undefined && terminusGraceMs > 0 && terminusGraceMs < options.shutdownTimeout) {

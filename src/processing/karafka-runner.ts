@@ -13,6 +13,7 @@ import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { RouteTable } from '../routing/route-table.js';
 import { TopicsManager } from '../admin/topics-manager.js';
+import { ProducerConnection } from '../producer/producer-connection.js';
 import { describeClientError } from './client-errors.js';
 import { processOverrides } from '../config/process-overrides.js';
 import { DeadLetterDispatcher } from './dead-letter-dispatcher.js';
@@ -44,7 +45,6 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
   private readonly logger = new Logger('Karafka');
   private stateValue: AppState = 'initialized';
   private listeners: SubscriptionGroupListener[] = [];
-  private deadLetters?: DeadLetterDispatcher;
   private stopping?: Promise<boolean>;
   private fatalError?: Error;
 
@@ -55,6 +55,7 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
     private readonly monitor: KarafkaMonitor,
     private readonly jobs: JobRegistry,
     private readonly topics: TopicsManager,
+    private readonly producer: ProducerConnection,
     private readonly moduleRef: ModuleRef,
   ) {}
 
@@ -86,10 +87,8 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
     if (this.stateValue !== 'initialized' && this.stateValue !== 'stopped') return;
     this.fatalError = undefined;
     const pool = new WorkerPool(this.options.concurrency);
-    const deadLetters = new DeadLetterDispatcher(
-      this.clients.producer({ clientId: this.options.clientId, kafka: this.options.kafka, idempotent: true }),
-    );
-    this.deadLetters = deadLetters;
+    // The app's one producer: it outlives the engine, which stops before it closes.
+    const deadLetters = new DeadLetterDispatcher(this.producer);
     const groups = this.routes.activeSubscriptionGroups();
     if (groups.length === 0) this.logger.warn('no active @Consumer routes: nothing to consume');
     this.listeners = groups.map(
@@ -162,7 +161,6 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
       this.monitor.instrument('error.occurred', { type: 'app.stopping.error', error, fatal: false });
     }
     await Promise.all(this.listeners.map((listener) => listener.finish()));
-    await this.deadLetters?.close();
     this.listeners = [];
     this.setState('stopped');
     return inTime;

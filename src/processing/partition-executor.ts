@@ -44,6 +44,8 @@ export class PartitionExecutor implements ConsumerContext {
   readonly topic: string;
   readonly partition: number;
   readonly groupId: string;
+  /** What every event of this partition carries; it never changes, so it is built once. */
+  private readonly eventBase: PartitionEvent;
   attempt = 1;
 
   private instance?: Promise<BaseConsumer>;
@@ -78,20 +80,17 @@ export class PartitionExecutor implements ConsumerContext {
     this.topic = partition.topic;
     this.partition = partition.partition;
     this.groupId = env.route.groupId;
+    this.eventBase = {
+      subscriptionGroup: env.subscriptionGroup,
+      groupId: this.groupId,
+      topic: this.topic,
+      partition: this.partition,
+      consumerClass: env.route.consumerClass,
+    };
   }
 
   private get position(): TopicPartition {
     return { topic: this.topic, partition: this.partition };
-  }
-
-  private get eventBase(): PartitionEvent {
-    return {
-      subscriptionGroup: this.env.subscriptionGroup,
-      groupId: this.groupId,
-      topic: this.topic,
-      partition: this.partition,
-      consumerClass: this.env.route.consumerClass,
-    };
   }
 
   /** Position and high watermark, for the statistics event. */
@@ -119,10 +118,10 @@ export class PartitionExecutor implements ConsumerContext {
       messages = messages.filter((message) => message.offset >= from);
     }
     this.highWatermark = Math.max(this.highWatermark, batch.highWatermark);
-    for (const message of messages) {
-      this.queue.push(message);
-      this.queuedBytes += sizeOf(message);
-    }
+    for (const message of messages) this.queuedBytes += sizeOf(message);
+    // Never mutates the batch's array; what was already taken is dropped, so it can be collected.
+    this.queue = this.cursor < this.queue.length ? this.queue.slice(this.cursor).concat(messages) : messages;
+    this.cursor = 0;
     this.fetchPosition = batch.messages[batch.messages.length - 1].offset + 1;
     if (this.queuedBytes >= PREFETCH_BYTES) this.pauseFetching();
     this.schedule();
@@ -244,14 +243,16 @@ export class PartitionExecutor implements ConsumerContext {
     const { route, monitor, jobs } = this.env;
     const first = chunk[0].offset;
     const last = chunk[chunk.length - 1].offset;
-    const event = {
+    const attempt = this.attempt;
+    // Payloads are built only for subscribers: this runs once per chunk, on the hottest path.
+    const event = () => ({
       ...this.eventBase,
       job: 'consume' as JobKind,
       firstOffset: first,
       lastOffset: last,
       size: chunk.length,
-      attempt: this.attempt,
-    };
+      attempt,
+    });
     const id = jobs.start({
       kind: 'consume',
       consumerClass: route.consumerClass,
@@ -261,7 +262,7 @@ export class PartitionExecutor implements ConsumerContext {
       firstOffset: first,
       lastOffset: last,
     });
-    monitor.instrument('consumer.consume', event);
+    if (monitor.listens('consumer.consume')) monitor.instrument('consumer.consume', event());
     const startedAt = Date.now();
     let failure: Error | undefined;
     this.inConsume = true;
@@ -277,8 +278,11 @@ export class PartitionExecutor implements ConsumerContext {
     }
     if (this.revokedFlag) return;
     if (!failure) {
-      monitor.instrument('consumer.consumed', { ...event, durationMs: Date.now() - startedAt });
-      if (!route.manualOffsetManagement) this.mark(last + 1);
+      if (monitor.listens('consumer.consumed'))
+        monitor.instrument('consumer.consumed', { ...event(), durationMs: Date.now() - startedAt });
+      // A consumer that paused or seeked asked to see those messages again: marking the batch
+      // would commit past them (Karafka skips the mark after a manual pause too).
+      if (!route.manualOffsetManagement && !this.request) this.mark(last + 1);
       this.attempt = 1;
       this.nextOffset = last + 1;
       void this.env.committer.flush();

@@ -1,15 +1,15 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import type {
-  KafkaClientFactory,
-  ProducedMessage,
-  ProducerClient,
-  RawHeaders,
-} from '../connection/kafka-client.js';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ProducedMessage, ProducerClient, RawHeaders } from '../connection/kafka-client.js';
 import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
-import { LazyConnection } from '../connection/lazy-connection.js';
 import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
-import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
+import { KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { clusterTopicName } from '../routing/route-builder.js';
+import { ProducerConnection } from './producer-connection.js';
+
+/** Bytes per produce request: well under the broker's default `message.max.bytes` (1 MiB per record batch). */
+const MAX_REQUEST_BYTES = 512 * 1024;
+/** The most a record's framing takes in Kafka's v2 format (length, attributes, deltas, counts). */
+const RECORD_OVERHEAD_BYTES = 32;
 
 /** One message to produce. `topic` is written bare: the module's prefix and name mapper apply. */
 export interface ProduceMessage {
@@ -18,101 +18,160 @@ export interface ProduceMessage {
   payload: unknown;
   key?: string | Buffer | null;
   headers?: Record<string, string | Buffer>;
+  /** Without it, the partitioner picks one from the key. */
   partition?: number;
 }
 
-/** A produce the broker refused, naming where it was going. */
+/** A produce that failed, naming where it was going and how much of it got through. */
 export class ProduceError extends Error {
   override readonly name = 'ProduceError';
 
+  /**
+   * @param topic the topic as named on the cluster (prefixed)
+   * @param partition the partition, when every failed message named the same one
+   * @param acknowledged messages to this topic the broker acknowledged before the failure (they are written)
+   */
   constructor(
     readonly topic: string,
     readonly partition: number | undefined,
     cause: unknown,
+    readonly acknowledged = 0,
   ) {
     super(
-      `cannot produce to ${topic}${partition === undefined ? '' : `/${partition}`}: ${(cause as Error)?.message ?? String(cause)}`,
+      `cannot produce to ${topic}${partition === undefined ? '' : `/${partition}`}` +
+        `${acknowledged > 0 ? ` (the ${acknowledged} messages before were acknowledged)` : ''}` +
+        `: ${(cause as Error)?.message ?? String(cause)}`,
       { cause },
     );
   }
 }
 
-function encode(payload: unknown): Buffer | string | null {
-  if (payload === null || payload === undefined) return null;
-  if (typeof payload === 'string' || Buffer.isBuffer(payload)) return payload;
-  return JSON.stringify(payload);
+function onePartition(messages: { partition?: number }[]): number | undefined {
+  const partitions = new Set(messages.map((message) => message.partition));
+  return partitions.size === 1 ? [...partitions][0] : undefined;
+}
+
+function byteLength(value: Buffer | string | null | undefined): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+}
+
+function encode(topic: string, message: ProduceMessage): ProducedMessage {
+  const { payload } = message;
+  let value: Buffer | string | null;
+  try {
+    value =
+      payload === null || payload === undefined
+        ? null
+        : typeof payload === 'string' || Buffer.isBuffer(payload)
+          ? payload
+          : JSON.stringify(payload);
+  } catch (error) {
+    throw new ProduceError(topic, message.partition, error);
+  }
+  return {
+    key: message.key ?? null,
+    value,
+    headers: message.headers as RawHeaders | undefined,
+    partition: message.partition,
+  };
+}
+
+function sizeOf(message: ProducedMessage, headers: Record<string, string | Buffer> = {}): number {
+  let size = RECORD_OVERHEAD_BYTES + byteLength(message.key) + byteLength(message.value);
+  for (const [name, value] of Object.entries(headers)) size += Buffer.byteLength(name) + byteLength(value);
+  return size;
 }
 
 /**
- * WaterDrop's role: produces with the cluster config, OAuth and prefix of the module. Idempotent
- * (acks=all), connects on first use, and on shutdown waits for every pending produce before it
- * disconnects, after the engine stopped (so `shutdown()` hooks can still produce).
+ * WaterDrop's role: produces with the module's cluster config, OAuth and topic prefix. Idempotent
+ * (acks=all); connects on first use; shares one connection with the engine's dead letter queue.
+ * On application shutdown, after the engine stopped (so consumers' `shutdown()` hooks can still
+ * produce), it waits for every pending produce, fire-and-forget ones included, then disconnects.
+ *
+ * @example
+ * ```ts
+ * constructor(private readonly producer: KarafkaProducer) {}
+ * await this.producer.produce({ topic: 'orders.processed', key: order.id, payload: order });
+ * ```
  */
 @Injectable()
-export class KarafkaProducer implements OnApplicationShutdown {
-  private readonly pending = new Set<Promise<void>>();
-  private readonly client: LazyConnection<ProducerClient>;
-
+export class KarafkaProducer {
   constructor(
     @Inject(KARAFKA_OPTIONS) private readonly options: ResolvedKarafkaOptions,
-    @Inject(KAFKA_CLIENT_FACTORY) clients: KafkaClientFactory,
+    private readonly connection: ProducerConnection,
     private readonly monitor: KarafkaMonitor,
-  ) {
-    this.client = new LazyConnection(() =>
-      clients.producer({ clientId: options.clientId, kafka: options.kafka, idempotent: true }),
-    );
-  }
+  ) {}
 
-  /** Resolves when the broker acknowledged the message. */
+  /** Resolves when the broker acknowledged the message; rejects with a {@link ProduceError}. */
   produce(message: ProduceMessage): Promise<void> {
     return this.produceMany([message]);
   }
 
-  /** Produces many messages, batched per topic; resolves when the broker acknowledged all of them. */
+  /**
+   * Produces many messages; resolves when the broker acknowledged all of them. They are sent per
+   * topic, in order, in requests the broker accepts however many there are.
+   */
   async produceMany(messages: ProduceMessage[]): Promise<void> {
-    const byTopic = new Map<string, ProducedMessage[]>();
+    const requests = new Map<string, { messages: ProducedMessage[]; bytes: number }[]>();
     for (const message of messages) {
       const topic = clusterTopicName(this.options, message.topic);
-      const batch = byTopic.get(topic) ?? [];
-      batch.push({
-        key: message.key ?? null,
-        value: encode(message.payload),
-        headers: message.headers as RawHeaders | undefined,
-        partition: message.partition,
-      });
-      byTopic.set(topic, batch);
+      const produced = encode(topic, message);
+      const bytes = sizeOf(produced, message.headers);
+      const chunks = requests.get(topic) ?? [];
+      let last = chunks[chunks.length - 1];
+      if (!last || last.bytes + bytes > MAX_REQUEST_BYTES) {
+        last = { messages: [], bytes: 0 };
+        chunks.push(last);
+      }
+      last.messages.push(produced);
+      last.bytes += bytes;
+      requests.set(topic, chunks);
     }
-    const client = await this.client.get();
-    await Promise.all(
-      [...byTopic].map(async ([topic, batch]) => {
-        try {
-          await client.send(topic, batch);
-        } catch (error) {
-          const partitions = new Set(batch.map((message) => message.partition));
-          throw new ProduceError(topic, partitions.size === 1 ? [...partitions][0] : undefined, error);
-        }
-      }),
+    if (requests.size === 0) return;
+    // Called before the first await: the connection counts it in flight from now on (see produceAsync).
+    await this.connection.run((client) =>
+      Promise.all(
+        [...requests].map(([topic, chunks]) =>
+          this.sendInOrder(
+            client,
+            topic,
+            chunks.map((chunk) => chunk.messages),
+          ),
+        ),
+      ),
     );
   }
 
-  /** Fire and forget: failures are reported as `error.occurred` (type `producer.produce.error`). Flushed on shutdown. */
+  /**
+   * Fire and forget: returns at once. A failure is reported as `error.occurred` (type
+   * `producer.produce.error`, with the topic and partition). Application shutdown waits for it.
+   */
   produceAsync(message: ProduceMessage): void {
-    const sending = this.produce(message)
-      .catch((error: Error) => {
-        this.monitor.instrument('error.occurred', {
-          type: 'producer.produce.error',
-          error,
-          fatal: false,
-          topic: error instanceof ProduceError ? error.topic : message.topic,
-          partition: message.partition,
-        });
-      })
-      .finally(() => this.pending.delete(sending));
-    this.pending.add(sending);
+    this.produce(message).catch((error: Error) => {
+      this.monitor.instrument('error.occurred', {
+        type: 'producer.produce.error',
+        error,
+        fatal: false,
+        topic: error instanceof ProduceError ? error.topic : clusterTopicName(this.options, message.topic),
+        partition: message.partition,
+      });
+    });
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-    await this.client.close();
+  private async sendInOrder(
+    client: ProducerClient,
+    topic: string,
+    chunks: ProducedMessage[][],
+  ): Promise<void> {
+    let acknowledged = 0;
+    for (const chunk of chunks) {
+      try {
+        await client.send(topic, chunk);
+      } catch (error) {
+        throw new ProduceError(topic, onePartition(chunk), error, acknowledged);
+      }
+      acknowledged += chunk.length;
+    }
   }
 }

@@ -31,11 +31,15 @@ function encode(payload: unknown): Buffer | null {
  */
 export class ConsumerUnderTest<T = unknown> implements ConsumerContext {
   readonly groupId: string;
+  /** What `attempt` and `isRetrying()` tell the consumer: set it above 1 to test the retry path. */
   attempt = 1;
-  /** Offsets of the messages marked as consumed, in order. */
+  /** Offsets of the messages marked as consumed, in order; like the engine, a mark never moves back. */
   readonly markedOffsets: number[] = [];
+  /** Every `pause(offset, timeoutMs)` call, in order. */
   readonly pauses: { offset: number; timeoutMs?: number }[] = [];
+  /** Every `seek(offset)` call, in order. */
   readonly seeks: number[] = [];
+  /** How many times `resume()` was called. */
   resumed = 0;
   private revokedFlag = false;
   private nextOffset = 0;
@@ -50,7 +54,11 @@ export class ConsumerUnderTest<T = unknown> implements ConsumerContext {
     instance[CONSUMER_CONTEXT] = this;
   }
 
-  /** Runs `consume()` on the messages as one batch, with `route.manualOffsetManagement` honoured like the engine does. */
+  /**
+   * Runs `consume()` on the messages as one batch. When it returns, the last message is marked,
+   * as the engine does, unless the route uses `manualOffsetManagement`. When it throws, the error
+   * reaches you (the engine would pause and retry from the first unmarked message).
+   */
   async consume(messages: TestMessage[]): Promise<void> {
     const batch = messages.map((message) => {
       const offset = message.offset ?? this.nextOffset;
@@ -65,9 +73,12 @@ export class ConsumerUnderTest<T = unknown> implements ConsumerContext {
       };
       return new Message<T>(this.topic, this.partition, raw, this.route.deserializer as never);
     });
+    const pausesOrSeeks = this.pauses.length + this.seeks.length;
     await this.instance.consume(new Messages(batch, this.topic, this.partition, this.nextOffset));
     const last = batch[batch.length - 1];
-    if (last && !this.route.manualOffsetManagement) this.markAsConsumed(last);
+    // As the engine: no mark after the consumer paused or seeked in this batch.
+    const pausedOrSeeked = this.pauses.length + this.seeks.length > pausesOrSeeks;
+    if (last && !this.route.manualOffsetManagement && !pausedOrSeeked) this.markAsConsumed(last);
   }
 
   /** Marks the partition as taken away and runs `revoked()`. */
@@ -76,14 +87,15 @@ export class ConsumerUnderTest<T = unknown> implements ConsumerContext {
     await this.instance.revoked?.();
   }
 
+  /** Runs `shutdown()`, as the engine does when the process stops. */
   async shutdown(): Promise<void> {
     await this.instance.shutdown?.();
   }
 
   markAsConsumed(message: Message<unknown>): boolean {
     if (this.revokedFlag) return false;
-    if (this.markedOffsets[this.markedOffsets.length - 1] !== message.offset)
-      this.markedOffsets.push(message.offset);
+    const last = this.markedOffsets[this.markedOffsets.length - 1];
+    if (last === undefined || message.offset > last) this.markedOffsets.push(message.offset);
     return true;
   }
 
@@ -138,7 +150,10 @@ export class KarafkaTestKit {
     return producer;
   }
 
-  /** A fresh consumer instance of the route for `topic` (the name as written in @Consumer), on `partition`. */
+  /**
+   * A fresh consumer instance of the route for `topic` (the name as written in @Consumer), on
+   * `partition`, built by Nest's injector; its `initialized()` hook has run, as the engine runs it.
+   */
   async consumer<T = unknown>(topic: string, partition = 0): Promise<ConsumerUnderTest<T>> {
     const routes = this.app.get(RouteTable);
     // Routes are built at module init; a compiled testing module that was not initialised has none yet.
@@ -149,6 +164,8 @@ export class KarafkaTestKit {
         `no @Consumer route for topic "${topic}"; routed topics: ${routes.routes.map((r) => r.name).join(', ') || 'none'}`,
       );
     const instance = (await route.createConsumer()) as BaseConsumer<T>;
-    return new ConsumerUnderTest<T>(instance, route, route.topic, partition);
+    const consumer = new ConsumerUnderTest<T>(instance, route, route.topic, partition);
+    await instance.initialized?.();
+    return consumer;
   }
 }

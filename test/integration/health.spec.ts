@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   BaseConsumer,
   Consumer,
+  JobRegistry,
+  KarafkaHealthIndicator,
   KarafkaLivenessListener,
   KarafkaModule,
   KarafkaMonitor,
@@ -14,7 +16,7 @@ import {
   type KarafkaModuleOptions,
   type Messages,
 } from 'nestjs-karafka';
-import type { ConsumerClientSettings, KafkaClientFactory } from '../../src/connection/kafka-client.js';
+import type { ConsumerClientHandlers, KafkaClientFactory } from '../../src/connection/kafka-client.js';
 import { KafkajsClientFactory } from '../../src/connection/kafkajs/kafkajs-client-factory.js';
 import { KAFKA_CLIENT_FACTORY } from '../../src/karafka.constants.js';
 import { HealthController } from '../../sample/src/health/health.controller.js';
@@ -43,12 +45,44 @@ function consumerFor(topic: string): Type<BaseConsumer> {
   return GatedConsumer;
 }
 
+/**
+ * The real kafkajs client with its handlers within reach: `blocked` silences the fetch loop as
+ * the engine sees it (no polls, no batches), and `handlers` lets a test report a client crash.
+ */
+function interceptedClients() {
+  const real = new KafkajsClientFactory();
+  const probe = { blocked: false, handlers: undefined as ConsumerClientHandlers | undefined };
+  const factory: KafkaClientFactory = {
+    validate: (kafka, path) => real.validate(kafka, path),
+    producer: (settings) => real.producer(settings),
+    admin: (settings) => real.admin(settings),
+    consumer: (settings) => {
+      const client = real.consumer(settings);
+      const start = client.start.bind(client);
+      client.start = (handlers) => {
+        probe.handlers = handlers;
+        return start({
+          ...handlers,
+          onPoll: () => {
+            if (!probe.blocked) handlers.onPoll();
+          },
+          onBatch: (batch) => !probe.blocked && handlers.onBatch(batch),
+        });
+      };
+      return client;
+    },
+  };
+  return { factory, probe };
+}
+
 const apps: INestApplication[] = [];
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.close().catch(() => undefined)));
 });
 
 const TTL = { consumingTtl: 2_000, pollingTtl: 3_000 };
+/** "About a second past the TTL": the acceptance bound on how late /health may turn. */
+const LATE_MS = 1_000;
 
 async function startApp(
   topic: string,
@@ -80,7 +114,25 @@ async function startApp(
     const response = await fetch(`http://127.0.0.1:${port}${path}`);
     return { status: response.status, body: await response.text() };
   };
-  return { app, gate, get, runner: app.get(KarafkaRunner), monitor: app.get(KarafkaMonitor) };
+  /** Polls `path` until it answers `status`; returns when it first did. */
+  const firstAnswer = async (path: string, status: number, timeoutMs = 10_000) => {
+    let at = 0;
+    await waitFor(
+      async () => (await get(path)).status === status && (at = Date.now()) > 0,
+      timeoutMs,
+      `${path} ${status}`,
+    );
+    return at;
+  };
+  return {
+    app,
+    gate,
+    get,
+    firstAnswer,
+    runner: app.get(KarafkaRunner),
+    monitor: app.get(KarafkaMonitor),
+    jobs: app.get(JobRegistry),
+  };
 }
 
 async function joined(runner: KarafkaRunner) {
@@ -90,6 +142,21 @@ async function joined(runner: KarafkaRunner) {
     'the group join',
   );
 }
+
+/** Every /health answer while `during` runs, one every 200 ms. */
+async function healthWhile(get: (path: string) => Promise<{ status: number }>, during: Promise<unknown>) {
+  const statuses: number[] = [];
+  let done = false;
+  const finished = during.finally(() => (done = true));
+  while (!done) {
+    statuses.push((await get('/health')).status);
+    await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, 200))]);
+  }
+  await finished;
+  return statuses;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('health against a real broker and real HTTP', () => {
   it('answers /health 200 with karafka up, and /health/ready 200 once joined', async () => {
@@ -101,7 +168,7 @@ describe('health against a real broker and real HTTP', () => {
     expect(live.status).toBe(200);
     expect(JSON.parse(live.body)).toMatchObject({
       status: 'ok',
-      info: { karafka: { status: 'up', state: 'running' } },
+      info: { karafka: { status: 'up', state: 'running', reasons: [] } },
     });
     await waitFor(async () => (await get('/health/ready')).status === 200, 10_000, 'readiness');
   });
@@ -110,44 +177,76 @@ describe('health against a real broker and real HTTP', () => {
     const topic = uniqueName('hang');
     await createTopic(topic, 1);
     const gate = new Gate();
-    gate.hangMs = 4_500;
-    const { get, runner } = await startApp(topic, {}, gate);
+    gate.hangMs = TTL.consumingTtl + 2_000;
+    const { get, firstAnswer, runner, jobs } = await startApp(topic, {}, gate);
     await joined(runner);
     await produceNumbered(topic, 1, 1);
-    const started = Date.now();
-    await waitFor(async () => (await get('/health')).status === 503, 10_000, '503');
-    const turned = Date.now() - started;
-    expect(turned).toBeLessThan(TTL.consumingTtl + 1_500);
-    const body = (await get('/health')).body;
-    expect(body).toContain('consumingTtl exceeded');
-    expect(body).toContain(`${topic}/0`);
-    gate.hangMs = 0;
+    await waitFor(() => jobs.list().length === 1, 10_000, 'the job to start');
+    const { startedAt } = jobs.list()[0];
+    const turned = (await firstAnswer('/health', 503)) - startedAt;
+    expect(turned).toBeGreaterThan(TTL.consumingTtl);
+    expect(turned).toBeLessThan(TTL.consumingTtl + LATE_MS);
+    const body = JSON.parse((await get('/health')).body);
+    expect(body.error.karafka.reasons).toEqual([
+      expect.stringMatching(
+        new RegExp(`^consumingTtl exceeded: GatedConsumer consume of ${topic}/0 has run for \\d+ ms`),
+      ),
+    ]);
+    expect(body.error.karafka.subscriptionGroups).toMatchObject([
+      { assigned: [`${topic}/0`], jobs: [{ topic, partition: 0, job: 'consume' }] },
+    ]);
     await waitFor(() => gate.consumed === 1, 10_000, 'the hung job to end');
     expect((await get('/health')).status).toBe(200);
   });
 
-  it('turns 503 naming pollingTtl when polling stops (no broker answers)', async () => {
+  it('turns 503 naming pollingTtl when polling stops: no broker answers, or the fetch loop blocks', async () => {
     const topic = uniqueName('nopoll');
-    const { get } = await startApp(topic, { kafka: { 'bootstrap.servers': '127.0.0.1:1' } });
-    expect((await get('/health')).status).toBe(200);
-    const started = Date.now();
-    await waitFor(async () => (await get('/health')).status === 503, 10_000, '503');
-    expect(Date.now() - started).toBeLessThan(TTL.pollingTtl + 1_500);
-    const body = (await get('/health')).body;
-    expect(body).toContain('pollingTtl exceeded');
-    expect(body).toContain('has not polled since it started connecting');
+    await createTopic(topic, 1);
+    const unreachable = await startApp(topic, { kafka: { 'bootstrap.servers': '127.0.0.1:1' } });
+    const connecting = unreachable.runner.status().listeners[0];
+    expect(connecting).toMatchObject({ state: 'connecting', joined: false });
+    expect((await unreachable.get('/health')).status).toBe(200);
+    expect((await unreachable.get('/health/ready')).status).toBe(503);
+    const turned = (await unreachable.firstAnswer('/health', 503)) - connecting.startedAt!;
+    expect(turned).toBeGreaterThan(TTL.pollingTtl);
+    expect(turned).toBeLessThan(TTL.pollingTtl + LATE_MS);
+    expect((await unreachable.get('/health')).body).toMatch(
+      /pollingTtl exceeded: subscription group \S+ has not polled since it started connecting/,
+    );
+
+    const { factory, probe } = interceptedClients();
+    const blocked = await startApp(topic, {}, new Gate(), factory);
+    await joined(blocked.runner);
+    await waitFor(() => blocked.runner.status().listeners[0].lastPollAt !== undefined, 5_000, 'a poll');
+    expect((await blocked.get('/health')).status).toBe(200);
+    probe.blocked = true;
+    const stalled =
+      (await blocked.firstAnswer('/health', 503)) - blocked.runner.status().listeners[0].lastPollAt!;
+    expect(stalled).toBeGreaterThan(TTL.pollingTtl);
+    expect(stalled).toBeLessThan(TTL.pollingTtl + LATE_MS);
+    expect((await blocked.get('/health')).body).toMatch(
+      /pollingTtl exceeded: subscription group \S+ last polled \d+ ms ago/,
+    );
+    probe.blocked = false;
+    await blocked.firstAnswer('/health', 200, 5_000);
   });
 
-  it('stays 200 on a topic idle for longer than both TTLs', async () => {
+  it('stays 200 on a topic idle for longer than both TTLs, and while quiet (every partition paused)', async () => {
     const topic = uniqueName('idle');
     await createTopic(topic, 1);
     const { get, runner } = await startApp(topic);
     await joined(runner);
-    const until = Date.now() + TTL.pollingTtl + 1_500;
-    while (Date.now() < until) {
-      expect((await get('/health')).status).toBe(200);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    const idle = await healthWhile(get, sleep(TTL.pollingTtl + 1_500));
+    expect(idle.length).toBeGreaterThan(15);
+    expect(idle.filter((status) => status !== 200)).toEqual([]);
+
+    await runner.quiet();
+    expect(runner.state).toBe('quiet');
+    const quiet = await healthWhile(get, sleep(TTL.pollingTtl + 1_500));
+    expect(quiet.filter((status) => status !== 200)).toEqual([]);
+    const ready = await get('/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toContain('the engine is quiet');
   });
 
   it('stays 200 throughout a rebalance shorter than the TTLs', async () => {
@@ -156,62 +255,53 @@ describe('health against a real broker and real HTTP', () => {
     await createTopic(topic, 4);
     const first = await startApp(topic, { groupId });
     await joined(first.runner);
-    const statuses: number[] = [];
-    let polling = true;
-    const poller = (async () => {
-      while (polling) {
-        statuses.push((await first.get('/health')).status);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+    const rebalance = (async () => {
+      const second = await startApp(topic, { groupId });
+      await waitFor(
+        () => second.runner.status().listeners[0].assigned.length > 0,
+        30_000,
+        'the second instance to get partitions',
+      );
+      await waitFor(
+        () => first.runner.status().listeners[0].assigned.length === 2,
+        30_000,
+        'the first to settle',
+      );
     })();
-    const second = await startApp(topic, { groupId });
-    await waitFor(
-      () => second.runner.status().listeners[0].assigned.length > 0,
-      30_000,
-      'the second instance to get partitions',
-    );
-    await waitFor(
-      () => first.runner.status().listeners[0].assigned.length === 2,
-      30_000,
-      'the first to settle',
-    );
-    polling = false;
-    await poller;
+    const statuses = await healthWhile(first.get, rebalance);
     expect(statuses.length).toBeGreaterThan(3);
     expect(statuses.filter((status) => status !== 200)).toEqual([]);
   });
 
-  it('turns 503 at once, with the error, when the engine dies without being asked', async () => {
+  it('turns 503 at once, with the error, when the engine dies without being asked, and emits a fatal error.occurred', async () => {
     const topic = uniqueName('dies');
     await createTopic(topic, 1);
-    const real = new KafkajsClientFactory();
-    const dying: KafkaClientFactory = {
-      validate: (kafka, path) => real.validate(kafka, path),
-      producer: (settings) => real.producer(settings),
-      admin: (settings) => real.admin(settings),
-      consumer: (settings: ConsumerClientSettings) => {
-        const client = real.consumer(settings);
-        const start = client.start.bind(client);
-        client.start = async (handlers) => {
-          await start(handlers);
-          setTimeout(() => handlers.onCrash(new Error('simulated fatal client failure'), false), 300);
-        };
-        return client;
-      },
-    };
-    const { get, runner, monitor } = await startApp(topic, {}, new Gate(), dying);
+    const { factory, probe } = interceptedClients();
+    const { get, firstAnswer, runner, monitor } = await startApp(topic, {}, new Gate(), factory);
+    await joined(runner);
     const errors: ErrorEvent[] = [];
     monitor.subscribe('error.occurred', (event) => void errors.push(event));
-    await waitFor(() => runner.status().stoppedUnexpectedly, 30_000, 'the simulated crash');
-    const response = await get('/health');
-    expect(response.status).toBe(503);
-    expect(response.body).toContain('simulated fatal client failure');
-    expect(
-      errors.some((event) => event.fatal && event.error.message === 'simulated fatal client failure'),
-    ).toBe(true);
+    expect((await get('/health')).status).toBe(200);
+
+    const crashedAt = Date.now();
+    probe.handlers!.onCrash(new Error('simulated fatal client failure'), false);
+    expect((await firstAnswer('/health', 503)) - crashedAt).toBeLessThan(250);
+    const body = JSON.parse((await get('/health')).body);
+    expect(body.error.karafka).toMatchObject({ error: 'Error: simulated fatal client failure' });
+    expect(body.error.karafka.reasons).toContain(
+      'the engine failed and will not recover: Error: simulated fatal client failure',
+    );
+    expect(runner.status()).toMatchObject({ stoppedUnexpectedly: true });
+    expect(errors).toContainEqual(
+      expect.objectContaining({
+        type: 'connection.client.error',
+        fatal: true,
+        error: expect.objectContaining({ message: 'simulated fatal client failure' }),
+      }),
+    );
   });
 
-  it('the standalone listener answers 204 when healthy and 500 with JSON reasons when not; a taken port does not stop the process', async () => {
+  it('the standalone listener answers 204 when healthy and 500 with JSON reasons when not, closes when the engine stops; a taken port does not stop the process', async () => {
     const topic = uniqueName('standalone');
     await createTopic(topic, 1);
     const gate = new Gate();
@@ -224,12 +314,22 @@ describe('health against a real broker and real HTTP', () => {
     const address = app.get(KarafkaLivenessListener).address();
     expect(address).toBeDefined();
     const probe = () => fetch(`http://127.0.0.1:${address!.port}/any/path`);
-    expect((await probe()).status).toBe(204);
-    gate.hangMs = 3_500;
+    const healthy = await probe();
+    expect(healthy.status).toBe(204);
+    expect(await healthy.text()).toBe('');
+    gate.hangMs = TTL.consumingTtl + 1_500;
     await produceNumbered(topic, 1, 1);
     await waitFor(async () => (await probe()).status === 500, 10_000, '500');
-    const reasons = (await (await probe()).json()) as { reasons: string[] };
-    expect(reasons.reasons.join(' ')).toContain('consumingTtl exceeded');
+    const unhealthy = await probe();
+    expect(unhealthy.headers.get('content-type')).toBe('application/json');
+    const report = (await unhealthy.json()) as { healthy: boolean; reasons: string[] };
+    expect(report.healthy).toBe(false);
+    expect(report.reasons.join(' ')).toMatch(new RegExp(`consumingTtl exceeded: .* of ${topic}/0`));
+    await waitFor(() => gate.consumed === 1, 10_000, 'the hung job to end');
+    expect((await probe()).status).toBe(204);
+    await runner.stop();
+    expect(app.get(KarafkaLivenessListener).address()).toBeUndefined();
+    await expect(probe()).rejects.toThrow();
 
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
@@ -250,11 +350,17 @@ describe('health against a real broker and real HTTP', () => {
     apps.push(clash);
     await clash.init();
     await waitFor(
-      () => logger.has(/liveness listener not started: 127\.0\.0\.1:\d+ is already in use/),
+      () =>
+        logger.has(new RegExp(`liveness listener not started: 127\\.0\\.0\\.1:${taken} is already in use`)),
       10_000,
       'the clash to be logged',
     );
     await joined(clash.get(KarafkaRunner));
+    expect(clash.get(KarafkaLivenessListener).address()).toBeUndefined();
+    // No TerminusModule in this app: the indicator still answers.
+    expect(clash.get(KarafkaHealthIndicator).isHealthy('karafka')).toMatchObject({
+      karafka: { status: 'up', state: 'running' },
+    });
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
   });
 });

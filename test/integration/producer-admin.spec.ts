@@ -89,15 +89,14 @@ describe('producer and admin against a real broker', () => {
       'the declared topic',
     );
     expect((await admin.topicInfo(topic)).partitions).toHaveLength(4);
-    for (let start = 0; start < 100_000; start += 10_000) {
-      await producer.produceMany(
-        Array.from({ length: 10_000 }, (_, i) => ({
-          topic,
-          key: String(start + i),
-          payload: { n: start + i, nested: { ok: true } },
-        })),
-      );
-    }
+    // One call: the producer splits it into requests the broker accepts (1 MiB per batch by default).
+    await producer.produceMany(
+      Array.from({ length: 100_000 }, (_, n) => ({
+        topic,
+        key: String(n),
+        payload: { n, nested: { ok: true } },
+      })),
+    );
     await waitFor(() => sink.payloads.length >= 100_000, 120_000, '100,000 messages');
     const seen = new Set(sink.payloads.map((payload) => (payload as { n: number }).n));
     expect(seen.size).toBe(100_000);
@@ -105,45 +104,124 @@ describe('producer and admin against a real broker', () => {
     expect((await admin.listTopics()).includes(topic)).toBe(false);
   });
 
-  it('app.close() right after a burst of fire-and-forget produces loses none', async () => {
+  it("app.close() right after a burst of fire-and-forget produces loses none, nor what a consumer's shutdown() produces", async () => {
     const topic = uniqueName('burst');
-    const first = await startApp([]);
-    await first.admin.createTopic(topic, 1);
+    const trigger = uniqueName('trigger');
+    const setup = await startApp([]);
+    await setup.admin.createTopic(topic, 1);
+    await setup.admin.createTopic(trigger, 1);
+
+    @Consumer(trigger)
+    class LastWordConsumer extends BaseConsumer {
+      constructor(
+        private readonly sink: Sink,
+        private readonly producer: KarafkaProducer,
+      ) {
+        super();
+      }
+      consume(messages: Messages): void {
+        for (const message of messages) this.sink.payloads.push(message.payload);
+      }
+      override shutdown(): void {
+        this.producer.produceAsync({ topic, key: 'last', payload: { n: 'shutdown' } });
+      }
+    }
+
+    const first = await startApp([LastWordConsumer]);
+    await setup.producer.produce({ topic: trigger, payload: { go: true } });
+    await waitFor(() => first.sink.payloads.length === 1, 30_000, 'the trigger message');
     for (let n = 0; n < 2_000; n++) first.producer.produceAsync({ topic, key: String(n), payload: { n } });
     await first.app.close();
     apps.splice(apps.indexOf(first.app), 1);
-    const reader = await startApp([]);
-    const marks = await reader.admin.readWatermarkOffsets(topic);
-    expect(marks).toEqual([{ partition: 0, low: 0, high: 2_000 }]);
-    // Fire-and-forget sends are independent: all arrive, not necessarily in call order.
-    const all = await reader.admin.readTopic(topic, 0, 2_000, 0);
-    expect(new Set(all.map((message) => (message.payload as { n: number }).n)).size).toBe(2_000);
-    expect((await reader.admin.readTopic(topic, 0, 10)).map((message) => message.offset)).toEqual([
-      1990, 1991, 1992, 1993, 1994, 1995, 1996, 1997, 1998, 1999,
+
+    const marks = await setup.admin.readWatermarkOffsets(topic);
+    expect(marks).toEqual([{ partition: 0, low: 0, high: 2_001 }]);
+    const all = await setup.admin.readTopic(topic, 0, 2_001, 0);
+    // Fire-and-forget sends are independent: all arrive, not necessarily in call order; the
+    // shutdown() hook ran before the producer closed.
+    const values = new Set(all.map((message) => (message.payload as { n: number | string }).n));
+    expect(values.size).toBe(2_001);
+    expect(values.has('shutdown')).toBe(true);
+    expect((await setup.admin.readTopic(topic, 0, 10)).map((message) => message.offset)).toEqual([
+      1991, 1992, 1993, 1994, 1995, 1996, 1997, 1998, 1999, 2000,
     ]);
   });
 
-  it('createTopic then topicInfo shows the partitions; lag is produced minus consumed for a group stopped midway', async () => {
-    const topic = uniqueName('lag');
-    const groupId = uniqueName('group');
-    const setup = await startApp([]);
+  it('createTopic then topicInfo shows the partitions; createPartitions grows it; deleteTopic removes it', async () => {
+    const topic = uniqueName('admin');
+    const { admin } = await startApp([]);
+    const cluster = await admin.clusterInfo();
+    expect(cluster.brokers.length).toBeGreaterThanOrEqual(1);
+    expect(cluster.clusterId).toBeTruthy();
+    await admin.createTopic(topic, 3, 1, { 'retention.ms': 3_600_000 });
+    const info = await admin.topicInfo(topic);
+    expect(info.partitions.map((p) => p.partition)).toEqual([0, 1, 2]);
+    expect(info.partitions.every((p) => cluster.brokers.some((b) => b.nodeId === p.leader))).toBe(true);
+    await admin.createPartitions(topic, 5);
+    expect((await admin.topicInfo(topic)).partitions).toHaveLength(5);
+    await admin.deleteTopic(topic);
+    await waitFor(async () => !(await admin.listTopics()).includes(topic), 30_000, 'the topic to go');
+  });
+
+  it('lag is produced minus consumed for a group stopped midway; seekConsumerGroup moves it, only once the group is stopped', async () => {
+    const prefix = `${uniqueName('env')}.`;
+    const topic = 'lag';
+    const groupId = 'lagging';
+    const setup = await startApp([], { prefix });
     await setup.admin.createTopic(topic, 3);
-    expect((await setup.admin.topicInfo(topic)).partitions.map((p) => p.partition)).toEqual([0, 1, 2]);
     await setup.producer.produceMany(
       Array.from({ length: 300 }, (_, n) => ({ topic, payload: { n }, partition: n % 3 })),
     );
+    // readTopic on one partition of three, and past the high watermark: what is there.
+    const middle = await setup.admin.readTopic(topic, 1, 5, 10);
+    expect(middle.map((m) => [m.offset, (m.payload as { n: number }).n])).toEqual(
+      [10, 11, 12, 13, 14].map((offset) => [offset, offset * 3 + 1]),
+    );
+    expect((await setup.admin.readTopic(topic, 2, 10, 95)).map((m) => m.offset)).toEqual([
+      95, 96, 97, 98, 99,
+    ]);
     const sink = new Sink();
     sink.stopAfter = 120;
     const consuming = await startApp(
       [sinkConsumer(topic, { pause: { timeout: 60_000 } })],
-      { groupId, maxMessages: 10 },
+      { groupId, maxMessages: 10, prefix },
       sink,
     );
     await waitFor(() => sink.payloads.length === 120, 30_000, '120 consumed');
+    await waitFor(
+      async () => (await setup.admin.consumerGroupLag(groupId)).reduce((sum, p) => sum + p.lag, 0) === 180,
+      30_000,
+      'the 120 commits',
+    );
+    const running = await setup.admin.describeConsumerGroup(groupId);
+    expect(running.state).toBe('Stable');
+    expect(running.members).toHaveLength(1);
+    expect(running.members[0].assignment.map((a) => a.partition).sort()).toEqual([0, 1, 2]);
+    await expect(
+      setup.admin.seekConsumerGroup(groupId, [{ topic, partition: 0, offset: 0 }]),
+    ).rejects.toThrow(`cannot seek consumer group ${prefix}${groupId}: it is Stable with 1 active member(s)`);
     await consuming.app.close();
-    const lag = await setup.admin.consumerGroupLag(groupId, topic);
+
+    const lag = await setup.admin.consumerGroupLag(groupId);
+    expect(lag.map((p) => [p.topic, p.partition, p.highWatermark])).toEqual([
+      [`${prefix}${topic}`, 0, 100],
+      [`${prefix}${topic}`, 1, 100],
+      [`${prefix}${topic}`, 2, 100],
+    ]);
     expect(lag.reduce((sum, p) => sum + p.lag, 0)).toBe(300 - 120);
-    expect(lag.every((p) => p.highWatermark === 100)).toBe(true);
+    expect(lag.every((p) => p.lag === p.highWatermark - p.committed)).toBe(true);
+
+    await setup.admin.seekConsumerGroup(groupId, [
+      { topic, partition: 0, offset: 0 },
+      { topic, partition: 1, offset: 100 },
+      { topic, partition: 2, offset: 50 },
+    ]);
+    const moved = await setup.admin.consumerGroupLag(groupId, [topic]);
+    expect(moved.map((p) => [p.partition, p.committed, p.lag])).toEqual([
+      [0, 0, 100],
+      [1, 100, 0],
+      [2, 50, 50],
+    ]);
   });
 
   it('TopicsManager plans, creates and deletes the declared topics and their DLQ', async () => {

@@ -1,23 +1,36 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CliUsageError, parseCliArgs } from '../../src/cli/cli-args.js';
+import { CONFIG_FILE, loadAppModule } from '../../src/cli/load-module.js';
 import { applyRouteFilters } from '../../src/cli/route-filters.js';
+import type { KarafkaModuleOptions } from '../../src/config/karafka-options.js';
 import { resolveKarafkaOptions } from '../../src/config/validate-options.js';
 import type { BaseConsumer } from '../../src/consumer/base-consumer.js';
 import { buildConsumerGroups } from '../../src/routing/route-builder.js';
 import { RouteTable } from '../../src/routing/route-table.js';
 
-function usageError(argv: string[]): string {
+function usageError(run: () => unknown): string {
   try {
-    parseCliArgs(argv);
+    run();
   } catch (error) {
     expect(error).toBeInstanceOf(CliUsageError);
+    expect((error as CliUsageError).exitCode).toBe(64);
     return (error as Error).message;
   }
   throw new Error('expected a usage error');
 }
 
-function table(): RouteTable {
-  const options = resolveKarafkaOptions({ kafka: { 'bootstrap.servers': 'x:1' }, groupId: 'orders' });
+const argsError = (argv: string[]) => usageError(() => parseCliArgs(argv));
+
+/** Topics a, b (orders group), c (audit group), d (orders group, "critical" subscription group). */
+function table(extra: Partial<KarafkaModuleOptions> = {}) {
+  const options = resolveKarafkaOptions({
+    kafka: { 'bootstrap.servers': 'x:1' },
+    groupId: 'orders',
+    ...extra,
+  });
   const create = async () => ({}) as BaseConsumer;
   const routes = new RouteTable();
   routes.replace(
@@ -26,14 +39,20 @@ function table(): RouteTable {
         { className: 'A', topics: ['a', 'b'], options: {}, createConsumer: create },
         { className: 'C', topics: ['c'], options: { groupId: 'audit' }, createConsumer: create },
         { className: 'D', topics: ['d'], options: { subscriptionGroup: 'critical' }, createConsumer: create },
+        { className: 'E', topics: ['e'], options: { active: false }, createConsumer: create },
       ],
       options,
     ),
   );
-  return routes;
+  const filter = (...argv: string[]) => {
+    applyRouteFilters(routes, parseCliArgs(['server', ...argv]).filters, options);
+    return routes
+      .activeSubscriptionGroups()
+      .flatMap((group) => group.routes.map((route) => route.name))
+      .sort();
+  };
+  return { routes, filter };
 }
-
-const topics = (routes: RouteTable) => routes.routes.map((route) => route.topic).sort();
 
 describe('karafka CLI arguments', () => {
   it('parses commands, module flags, liveness flags and comma lists in dash or underscore spelling', () => {
@@ -49,8 +68,8 @@ describe('karafka CLI arguments', () => {
       'a,b',
       '--topics',
       'c',
-      '--topics',
-      'd',
+      '--topics=d_1',
+      '--consumer_groups=orders_eu',
     ]);
     expect(args).toMatchObject({
       command: 'server',
@@ -60,44 +79,111 @@ describe('karafka CLI arguments', () => {
       liveness: true,
     });
     expect(args.filters.excludeTopics).toEqual(['a', 'b']);
-    expect(args.filters.topics).toEqual(['c', 'd']);
+    // Only the flag's own underscores are dashes: values keep theirs.
+    expect(args.filters.topics).toEqual(['c', 'd_1']);
+    expect(args.filters.consumerGroups).toEqual(['orders_eu']);
     expect(parseCliArgs(['server', '--no-liveness']).liveness).toBe(false);
+    expect(parseCliArgs(['topics', 'plan'])).toMatchObject({ command: 'topics', action: 'plan' });
     expect(parseCliArgs([]).command).toBe('help');
+    expect(parseCliArgs(['server', '--help']).command).toBe('help');
+    expect(parseCliArgs(['--version']).command).toBe('version');
   });
 
-  it('names the flag and the fix for bad input', () => {
-    expect(usageError(['server', '--topic', 'a'])).toContain("Unknown option '--topic'");
-    expect(usageError(['server', '--liveness-port', '70000'])).toContain(
+  it('names the flag and the fix for bad input (exit code 64)', () => {
+    expect(argsError(['server', '--topic', 'a'])).toBe(
+      'unknown flag --topic: did you mean --topics? Run "karafka --help" for the flags.',
+    );
+    expect(argsError(['server', '--module'])).toContain("Option '--module <value>' argument missing");
+    expect(argsError(['server', '--liveness-port', '70000'])).toBe(
+      '--liveness-port must be a port number (0-65535), got "70000"',
+    );
+    expect(argsError(['server', '--liveness-port', '30.5'])).toContain(
       '--liveness-port must be a port number',
     );
-    expect(usageError(['serve'])).toContain('unknown command "serve"');
+    expect(argsError(['server', '--no-liveness', '--liveness-port', '3000'])).toContain(
+      '--no-liveness contradicts --liveness-port',
+    );
+    expect(argsError(['info', '--topics', 'a'])).toBe(
+      '--topics applies to "karafka server" only; drop it from "karafka info"',
+    );
+    expect(argsError(['serve'])).toContain('unknown command "serve" (did you mean "server"?)');
+    expect(argsError(['topics'])).toContain('karafka topics needs an action: create, delete or plan');
+    expect(argsError(['server', 'extra'])).toContain('unexpected argument "extra"');
   });
 });
 
 describe('route filters', () => {
   it('keeps only the included topics, groups or subscription groups; inclusion beats exclusion', () => {
-    const byTopic = table();
-    applyRouteFilters(byTopic, {
-      ...parseCliArgs(['server', '--topics', 'a', '--exclude-topics', 'a']).filters,
-    });
-    expect(topics(byTopic)).toEqual(['a']);
-    const byGroup = table();
-    applyRouteFilters(byGroup, parseCliArgs(['server', '--exclude-consumer-groups', 'audit']).filters);
-    expect(topics(byGroup)).toEqual(['a', 'b', 'd']);
-    const bySubscription = table();
-    applyRouteFilters(bySubscription, parseCliArgs(['server', '--subscription-groups', 'critical']).filters);
-    expect(topics(bySubscription)).toEqual(['d']);
+    expect(table().filter('--topics', 'a', '--exclude-topics', 'a')).toEqual(['a']);
+    expect(table().filter('--exclude-topics', 'b')).toEqual(['a', 'c', 'd']);
+    expect(table().filter('--exclude-consumer-groups', 'audit')).toEqual(['a', 'b', 'd']);
+    expect(table().filter('--consumer-groups', 'orders', '--exclude-topics', 'b')).toEqual(['a', 'd']);
+    expect(table().filter('--subscription-groups', 'critical')).toEqual(['d']);
+    expect(table().filter('--exclude-subscription-groups', 'orders/default')).toEqual(['c', 'd']);
+  });
+
+  it('matches topics and consumer groups as written in the code or as named on the cluster', () => {
+    const prefixed = { prefix: 'staging.' };
+    expect(table(prefixed).filter('--topics', 'a')).toEqual(['a']);
+    expect(table(prefixed).filter('--topics', 'staging.a')).toEqual(['a']);
+    expect(table(prefixed).filter('--consumer-groups', 'audit')).toEqual(['c']);
+    expect(table(prefixed).filter('--consumer-groups', 'staging.audit')).toEqual(['c']);
+    expect(table(prefixed).filter('--subscription-groups', 'staging.orders/critical')).toEqual(['d']);
+    const mapped = table({ names: { topic: (name) => `${name}.v2` } });
+    expect(mapped.filter('--exclude-topics', 'a.v2,b')).toEqual(['c', 'd']);
   });
 
   it('refuses unknown names and an empty result, listing the known names', () => {
-    expect(() => applyRouteFilters(table(), parseCliArgs(['server', '--topics', 'nope']).filters)).toThrow(
-      /unknown topic "nope". Known topics: a, b, c, d/,
+    expect(usageError(() => table().filter('--topics', 'nope'))).toBe(
+      'unknown topic "nope". Known topics: a, b, c, d, e',
     );
-    expect(() =>
-      applyRouteFilters(table(), parseCliArgs(['server', '--consumer-groups', 'x']).filters),
-    ).toThrow(/Known consumer groups: audit, orders/);
-    expect(() =>
-      applyRouteFilters(table(), parseCliArgs(['server', '--exclude-topics', 'a,b,c,d']).filters),
-    ).toThrow(/nothing left to consume/);
+    expect(usageError(() => table({ prefix: 'p.' }).filter('--exclude-topics', 'x'))).toContain(
+      'Known topics: a, b, c, d, e, p.a, p.b, p.c, p.d, p.e',
+    );
+    expect(usageError(() => table().filter('--consumer-groups', 'x'))).toContain(
+      'Known consumer groups: audit, orders',
+    );
+    expect(usageError(() => table().filter('--subscription-groups', 'x'))).toContain(
+      'Known subscription groups: audit/default, critical, default, orders/critical, orders/default',
+    );
+    expect(usageError(() => table().filter('--exclude-topics', 'a,b,c,d'))).toContain(
+      'nothing left to consume after the filters',
+    );
+    expect(usageError(() => table().filter('--topics', 'e'))).toContain('nothing left to consume');
+  });
+});
+
+describe('loading the module', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'karafka-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, 'app.mjs'),
+    'export class AppModule {}\nexport class Other {}\nexport const x = 1;\n',
+  );
+
+  it(`reads the module and its export from --module/--export or ${CONFIG_FILE}`, async () => {
+    expect((await loadAppModule('app.mjs', undefined, dir)).name).toBe('AppModule');
+    expect((await loadAppModule('app.mjs', 'Other', dir)).name).toBe('Other');
+    writeFileSync(join(dir, CONFIG_FILE), JSON.stringify({ module: 'app.mjs', export: 'Other' }));
+    expect((await loadAppModule(undefined, undefined, dir)).name).toBe('Other');
+    // Flags win over the file.
+    expect((await loadAppModule(undefined, 'AppModule', dir)).name).toBe('AppModule');
+  });
+
+  it('says what is missing and how to fix it', async () => {
+    const empty = mkdtempSync(join(dir, 'empty-'));
+    await expect(loadAppModule(undefined, undefined, empty)).rejects.toThrow(
+      `no module to run: pass --module dist/app.module.js, or write ${CONFIG_FILE}`,
+    );
+    await expect(loadAppModule('dist/nope.js', undefined, empty)).rejects.toThrow(
+      /--module dist\/nope.js: .* does not exist. Build your app first/,
+    );
+    await expect(loadAppModule('app.mjs', 'Missing', dir)).rejects.toThrow(
+      'app.mjs exports no module class "Missing". Use --export with one of: AppModule, Other',
+    );
+    writeFileSync(join(empty, CONFIG_FILE), '{ module: ');
+    await expect(loadAppModule(undefined, undefined, empty)).rejects.toThrow(
+      /karafka.config.json is not valid JSON .* Write e.g. \{"module": "dist\/app.module.js"/,
+    );
   });
 });

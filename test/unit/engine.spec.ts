@@ -18,6 +18,7 @@ class Store {
   readonly seen: number[] = [];
   failuresLeft = 0;
   poison = new Set<number>();
+  pauseAt?: number;
   revoked: number[] = [];
   shutdowns = 0;
   running = 0;
@@ -41,6 +42,10 @@ class OrdersConsumer extends BaseConsumer<{ n: number }> {
       await this.store.hold;
       for (const message of messages) {
         if (this.store.poison.has(message.offset)) throw new Error(`poison ${message.offset}`);
+        if (message.offset === this.store.pauseAt) {
+          this.store.pauseAt = undefined;
+          return this.pause(message.offset, 10);
+        }
         if (this.store.failuresLeft > 0 && message.partition === 0) {
           this.store.failuresLeft--;
           throw new Error('transient');
@@ -180,6 +185,19 @@ describe('engine (fake client)', () => {
     client.deliver('orders', 0, [2], 2);
     await waitFor(() => client.committed.get('orders/0') === 3);
     expect(store.seen).toContain(2);
+  });
+
+  it('commits nothing past the offset a consumer paused at', async () => {
+    const { app, client, store } = await boot();
+    close = () => app.close();
+    client.handlers!.onAssigned([{ topic: 'orders', partition: 0 }]);
+    store.pauseAt = 1;
+    client.deliver('orders', 0, [0, 1, 2]);
+    await waitFor(() => client.seeks.some((s) => s.offset === 1) && !client.isPaused('orders', 0));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(client.committed.get('orders/0')).toBe(1);
+    client.deliver('orders', 0, [1, 2], 1);
+    await waitFor(() => client.committed.get('orders/0') === 3);
   });
 
   it('never runs more than `concurrency` batches, nor two of one partition', async () => {

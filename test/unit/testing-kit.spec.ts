@@ -32,10 +32,27 @@ class PaymentsConsumer extends BaseConsumer<{ id: string }> {
   }
 }
 
+@Consumer('refunds')
+class RefundsConsumer extends BaseConsumer<{ replayFrom?: number }> {
+  constructor(private readonly audit: Audit) {
+    super();
+  }
+
+  override initialized(): void {
+    this.audit.seen.push(`initialized ${this.topic}/${this.partition}`);
+  }
+
+  consume(messages: Messages<{ replayFrom?: number }>): void {
+    this.audit.seen.push(`retrying:${this.isRetrying()}`);
+    const replayFrom = messages.first()?.payload.replayFrom;
+    if (replayFrom !== undefined) this.seek(replayFrom);
+  }
+}
+
 async function kit() {
   const moduleRef = await Test.createTestingModule({
     imports: [KarafkaModule.forRoot({ kafka: { 'bootstrap.servers': 'unused:9092' }, prefix: 'env.' })],
-    providers: [Audit, PaymentsConsumer],
+    providers: [Audit, PaymentsConsumer, RefundsConsumer],
   })
     .overrideProvider(KarafkaProducer)
     .useClass(KarafkaTestProducer)
@@ -71,8 +88,22 @@ describe('KarafkaTestKit', () => {
     expect(audit.seen).toEqual(['revoked:true']);
   });
 
+  it('runs initialized() first, marks the last message of an automatic route, records seeks and the attempt', async () => {
+    const { karafka, audit } = await kit();
+    const consumer = await karafka.consumer('refunds', 1);
+    expect(audit.seen).toEqual(['initialized env.refunds/1']);
+    await consumer.consume([{ payload: {} }, { payload: { replayFrom: 0 } }]);
+    consumer.attempt = 2;
+    await consumer.consume([{ payload: {}, offset: 7 }]);
+    expect(audit.seen.slice(1)).toEqual(['retrying:false', 'retrying:true']);
+    expect(consumer.seeks).toEqual([]);
+    expect(consumer.markedOffsets).toEqual([1, 7]);
+    await consumer.consume([{ payload: { replayFrom: 3 } }]);
+    expect(consumer.seeks).toEqual([3]);
+  });
+
   it('names the routed topics when asked for an unknown one', async () => {
     const { karafka } = await kit();
-    await expect(karafka.consumer('nope')).rejects.toThrow('routed topics: payments');
+    await expect(karafka.consumer('nope')).rejects.toThrow('routed topics: payments, refunds');
   });
 });

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel, type Admin } from 'kafkajs';
 import type {
   AdminClient,
   ClusterInfo,
+  GroupDescription,
   PartitionInfo,
   RawMessage,
+  TopicPartition,
+  TopicPartitionOffset,
   TopicSpec,
   Watermarks,
 } from '../kafka-client.js';
@@ -82,23 +85,38 @@ export class KafkajsAdminClient implements AdminClient {
       .sort((a, b) => a.partition - b.partition);
   }
 
-  async committedOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: number }[]> {
-    const [result] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
-    return result.partitions
-      .map(({ partition, offset }) => ({ partition, offset: Number(offset) }))
-      .sort((a, b) => a.partition - b.partition);
+  async committedOffsets(groupId: string, topics?: string[]): Promise<TopicPartitionOffset[]> {
+    // Without topics, kafkajs asks for all of them (a null topic array, OffsetFetch v3+).
+    const results = await this.admin.fetchOffsets({ groupId, topics });
+    return results
+      .flatMap(({ topic, partitions }) =>
+        partitions.map(({ partition, offset }) => ({ topic, partition, offset: Number(offset) })),
+      )
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   }
 
-  async setCommittedOffsets(
-    groupId: string,
-    topic: string,
-    positions: { partition: number; offset: number }[],
-  ): Promise<void> {
-    await this.admin.setOffsets({
+  async setCommittedOffsets(groupId: string, positions: TopicPartitionOffset[]): Promise<void> {
+    const byTopic = new Map<string, { partition: number; offset: string }[]>();
+    for (const { topic, partition, offset } of positions) {
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), { partition, offset: String(offset) }]);
+    }
+    for (const [topic, partitions] of byTopic) await this.admin.setOffsets({ groupId, topic, partitions });
+  }
+
+  async describeGroup(groupId: string): Promise<GroupDescription> {
+    const {
+      groups: [group],
+    } = await this.admin.describeGroups([groupId]);
+    return {
       groupId,
-      topic,
-      partitions: positions.map(({ partition, offset }) => ({ partition, offset: String(offset) })),
-    });
+      state: group.state,
+      members: group.members.map(({ memberId, clientId, clientHost, memberAssignment }) => ({
+        memberId,
+        clientId,
+        host: clientHost,
+        assignment: decodeAssignment(group.protocolType, memberAssignment),
+      })),
+    };
   }
 
   async read(
@@ -109,8 +127,9 @@ export class KafkajsAdminClient implements AdminClient {
     groupIdPrefix: string,
   ): Promise<RawMessage[]> {
     const { high } = (await this.watermarks(topic)).find((w) => w.partition === partition) ?? { high: 0 };
-    const wanted = Math.max(0, Math.min(count, high - offset));
-    if (wanted === 0) return [];
+    // The last offset to read: past the high watermark there is nothing yet.
+    const end = Math.min(high, offset + count) - 1;
+    if (end < offset) return [];
     const groupId = `${groupIdPrefix}-${randomBytes(4).toString('hex')}`;
     const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
     const messages: RawMessage[] = [];
@@ -122,35 +141,48 @@ export class KafkajsAdminClient implements AdminClient {
           () =>
             reject(
               new Error(
-                `reading ${topic}/${partition} from ${offset}: only ${messages.length} of ${wanted} messages within ${READ_TIMEOUT_MS} ms`,
+                `reading ${topic}/${partition} from ${offset}: only ${messages.length} of up to ${count} messages within ${READ_TIMEOUT_MS} ms`,
               ),
             ),
           READ_TIMEOUT_MS,
         );
-        consumer.on(consumer.events.GROUP_JOIN, () =>
-          consumer.seek({ topic, partition, offset: String(offset) }),
-        );
-        void consumer.run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            if (batch.partition !== partition) return;
-            for (const message of batch.messages) {
-              const at = Number(message.offset);
-              if (at < offset || messages.length >= wanted) continue;
-              messages.push({
-                offset: at,
-                key: message.key,
-                value: message.value,
-                headers: message.headers ?? {},
-                timestamp: Number(message.timestamp),
-              });
-            }
-            if (messages.length >= wanted) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
+        const fail = (error: Error) => {
+          clearTimeout(timer);
+          reject(error);
+        };
+        // A throwaway group has no commits: place it at `offset` and fetch nothing else.
+        consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+          const others = (payload.memberAssignment[topic] ?? []).filter((p) => p !== partition);
+          if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
+          consumer.seek({ topic, partition, offset: String(offset) });
         });
+        consumer.on(consumer.events.CRASH, ({ payload }) => fail(payload.error));
+        consumer
+          .run({
+            autoCommit: false,
+            eachBatch: async ({ batch }) => {
+              if (batch.partition !== partition) return;
+              for (const message of batch.messages) {
+                const at = Number(message.offset);
+                // Never twice, should a batch fetched before the seek overlap a later one.
+                const from = messages.length > 0 ? messages[messages.length - 1].offset + 1 : offset;
+                if (at < from || at > end) continue;
+                messages.push({
+                  offset: at,
+                  key: message.key,
+                  value: message.value,
+                  headers: message.headers ?? {},
+                  timestamp: Number(message.timestamp),
+                });
+              }
+              // lastOffset() counts trailing control records too, so a transactional tail ends the read.
+              if (Number(batch.lastOffset()) >= end) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+          })
+          .catch(fail);
       });
     } finally {
       await consumer.disconnect();
@@ -158,4 +190,13 @@ export class KafkajsAdminClient implements AdminClient {
     }
     return messages;
   }
+}
+
+/** Consumer groups carry Kafka's standard assignment; other protocols (Connect, ...) have their own. */
+function decodeAssignment(protocolType: string, assignment: Buffer): TopicPartition[] {
+  if (protocolType !== 'consumer' || assignment.length === 0) return [];
+  const decoded = AssignerProtocol.MemberAssignment.decode(assignment);
+  return Object.entries(decoded?.assignment ?? {}).flatMap(([topic, partitions]) =>
+    partitions.map((partition) => ({ topic, partition })),
+  );
 }

@@ -10,20 +10,32 @@ try {
     );
     console.log(`  PLAINTEXT                 ${info.brokers}`);
     console.log(`  SASL_SSL (SCRAM-SHA-*)    ${info.saslSsl.brokers}  CA: ${info.saslSsl.caPemPath}`);
-    console.log(`  SASL_PLAINTEXT OAUTHBEARER ${info.oauth.brokers}`);
+    console.log(`  SASL_PLAINTEXT OAUTHBEARER ${info.oauth.brokers}  (unsigned JWTs accepted)`);
+    console.log(
+      `  SCRAM users: ${Object.entries(info.saslSsl.users)
+        .map(([mechanism, user]) => `${user.username} (${mechanism})`)
+        .join(', ')}; passwords in the connection info`,
+    );
     console.log(`  log: ${info.logFile}`);
     console.log(`  connection info: ${info.connectionFile}`);
   } else if (command === 'stop') {
-    await stopBroker();
+    const { stoppedPids } = await stopBroker({ log: () => {} });
+    console.log(stoppedPids.length ? `stopped (pid ${stoppedPids.join(', ')})` : 'not running');
   } else if (command === 'status') {
     const status = await brokerStatus();
-    if (!status.running) console.log(`not running (data dir ${status.dataDir})`);
-    else
+    if (process.argv.includes('--json')) console.log(JSON.stringify(status, null, 2));
+    else if (status.running)
       console.log(
-        `running: Kafka ${status.version} pid ${status.pid} since ${status.startedAt}\n  PLAINTEXT ${status.brokers}, SASL_SSL ${status.saslSsl.brokers}, OAUTHBEARER ${status.oauth.brokers}\n  log: ${status.logFile}`,
+        `running: Kafka ${status.version} pid ${status.pid} since ${status.startedAt}\n  PLAINTEXT ${status.brokers}, SASL_SSL ${status.saslSsl.brokers}, OAUTHBEARER ${status.oauth.brokers}\n  log: ${status.logFile}\n  connection info: ${status.connectionFile}`,
       );
+    else {
+      console.log(`not running (Kafka ${status.version}, data dir ${status.dataDir})`);
+      if (status.starting) console.log(`  pid ${status.pid} is alive but does not answer yet (starting?)`);
+      if (status.orphanPids)
+        console.log(`  broker JVMs without state: ${status.orphanPids.join(', ')} (stop cleans them)`);
+    }
   } else {
-    console.error('usage: node test/support/kafka/cli.mjs start|stop|status');
+    console.error('usage: node test/support/kafka/cli.mjs start|stop|status [--json]');
     process.exit(64);
   }
 } catch (error) {

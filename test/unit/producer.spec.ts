@@ -1,0 +1,268 @@
+import { Injectable, type Type } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  BaseConsumer,
+  Consumer,
+  KarafkaModule,
+  KarafkaMonitor,
+  KarafkaProducer,
+  ProduceError,
+  type ErrorEvent,
+  type Messages,
+} from 'nestjs-karafka';
+import type { ProducedMessage } from '../../src/connection/kafka-client.js';
+import { KAFKA_CLIENT_FACTORY } from '../../src/karafka.constants.js';
+import { FakeClientFactory, FakeProducerClient } from '../support/fake-consumer-client.js';
+import { waitFor } from '../support/wait-for.js';
+
+/** Records connects, requests and disconnects; sends wait for `release()` while `held`. */
+class RecordingProducer extends FakeProducerClient {
+  readonly log: string[] = [];
+  readonly requests: { topic: string; messages: ProducedMessage[] }[] = [];
+  held = false;
+  failOn?: (topic: string, request: number) => Error | undefined;
+  private gate?: Promise<void>;
+  private open?: () => void;
+
+  override async connect(): Promise<void> {
+    this.log.push('connect');
+  }
+
+  override async send(topic: string, messages: ProducedMessage[]): Promise<void> {
+    this.requests.push({ topic, messages });
+    if (this.held) {
+      this.gate ??= new Promise((resolve) => (this.open = resolve));
+      await this.gate;
+    }
+    const failure = this.failOn?.(topic, this.requests.length);
+    if (failure) throw failure;
+    await super.send(topic, messages);
+    this.log.push(`acked ${topic} x${messages.length}`);
+  }
+
+  override async disconnect(): Promise<void> {
+    this.log.push('disconnect');
+  }
+
+  release(): void {
+    this.held = false;
+    this.open?.();
+  }
+}
+
+class RecordingFactory extends FakeClientFactory {
+  readonly recorder = new RecordingProducer();
+  producersCreated = 0;
+
+  override producer(): RecordingProducer {
+    this.producersCreated++;
+    return this.recorder;
+  }
+}
+
+@Injectable()
+class Poison {
+  offsets = new Set<number>();
+}
+
+@Consumer('farewells')
+class FarewellConsumer extends BaseConsumer {
+  constructor(private readonly producer: KarafkaProducer) {
+    super();
+  }
+
+  consume(): void {}
+
+  override async shutdown(): Promise<void> {
+    await this.producer.produce({ topic: 'farewell', payload: `bye from ${this.partition}` });
+  }
+}
+
+@Consumer('orders', { pause: { timeout: 5 }, deadLetterQueue: { topic: 'orders.dlq', maxRetries: 0 } })
+class OrdersConsumer extends BaseConsumer {
+  constructor(private readonly poison: Poison) {
+    super();
+  }
+
+  consume(messages: Messages): void {
+    for (const message of messages) {
+      if (this.poison.offsets.has(message.offset)) throw new Error(`poison ${message.offset}`);
+    }
+  }
+}
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()));
+});
+
+async function boot(consumers: Type<BaseConsumer>[] = []) {
+  const factory = new RecordingFactory();
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      KarafkaModule.forRoot({
+        kafka: { 'bootstrap.servers': 'fake:9092' },
+        logging: false,
+        prefix: 'staging.',
+      }),
+    ],
+    providers: [Poison, ...consumers],
+  })
+    .overrideProvider(KAFKA_CLIENT_FACTORY)
+    .useValue(factory)
+    .compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  let closed = false;
+  const close = async () => {
+    if (!closed) await app.close();
+    closed = true;
+  };
+  closers.push(close);
+  const errors: ErrorEvent[] = [];
+  app.get(KarafkaMonitor).subscribe('error.occurred', (event) => void errors.push(event));
+  return { app, close, factory, producer: app.get(KarafkaProducer), recorder: factory.recorder, errors };
+}
+
+describe('KarafkaProducer', () => {
+  it('connects once on first use, applies the prefix, and encodes objects as JSON, strings and Buffers as they are', async () => {
+    const { producer, recorder, factory } = await boot();
+    expect(recorder.log).toEqual([]);
+    await Promise.all([
+      producer.produce({ topic: 'orders', key: 'a', payload: { id: 'a', n: 1 }, headers: { source: 'web' } }),
+      producer.produce({ topic: 'orders', payload: 'plain text', partition: 2 }),
+      producer.produce({ topic: 'raw', payload: Buffer.from([1, 2, 3]) }),
+      producer.produce({ topic: 'orders', key: 'a', payload: null }),
+    ]);
+    expect(factory.producersCreated).toBe(1);
+    expect(recorder.log.filter((entry) => entry === 'connect')).toHaveLength(1);
+    expect(recorder.sent).toEqual([
+      {
+        topic: 'staging.orders',
+        message: { key: 'a', value: '{"id":"a","n":1}', headers: { source: 'web' }, partition: undefined },
+      },
+      {
+        topic: 'staging.orders',
+        message: { key: null, value: 'plain text', headers: undefined, partition: 2 },
+      },
+      { topic: 'staging.raw', message: { key: null, value: Buffer.from([1, 2, 3]), headers: undefined } },
+      {
+        topic: 'staging.orders',
+        message: { key: 'a', value: null, headers: undefined, partition: undefined },
+      },
+    ]);
+  });
+
+  it('splits a large produceMany into requests under 512 KiB, in order, per topic', async () => {
+    const { producer, recorder } = await boot();
+    const payload = { text: 'x'.repeat(200) };
+    await producer.produceMany([
+      ...Array.from({ length: 10_000 }, (_, n) => ({
+        topic: 'big',
+        key: String(n),
+        payload: { n, ...payload },
+      })),
+      { topic: 'small', payload: 'one' },
+    ]);
+    const big = recorder.requests.filter((request) => request.topic === 'staging.big');
+    expect(big.length).toBeGreaterThan(3);
+    for (const request of big) {
+      const bytes = request.messages.reduce(
+        (sum, message) => sum + String(message.value).length + String(message.key).length,
+        0,
+      );
+      expect(bytes).toBeLessThanOrEqual(512 * 1024);
+    }
+    const keys = big.flatMap((request) => request.messages.map((message) => Number(message.key)));
+    expect(keys).toEqual(Array.from({ length: 10_000 }, (_, n) => n));
+    expect(recorder.requests.filter((request) => request.topic === 'staging.small')).toHaveLength(1);
+  });
+
+  it('rejects with a ProduceError naming the topic, the partition and what was acknowledged before', async () => {
+    const { producer, recorder } = await boot();
+    recorder.failOn = (_topic, request) =>
+      request === 2 ? new Error('NOT_LEADER_FOR_PARTITION') : undefined;
+    const failure = producer.produceMany(
+      Array.from({ length: 6_000 }, (_, n) => ({
+        topic: 'orders',
+        partition: 3,
+        payload: 'y'.repeat(100 + (n % 2)),
+      })),
+    );
+    await expect(failure).rejects.toBeInstanceOf(ProduceError);
+    const error = (await failure.catch((e: unknown) => e)) as ProduceError;
+    expect(error.topic).toBe('staging.orders');
+    expect(error.partition).toBe(3);
+    expect(error.acknowledged).toBe(recorder.requests[0].messages.length);
+    expect(error.message).toMatch(
+      /^cannot produce to staging\.orders\/3 \(the \d+ messages before were acknowledged\): NOT_LEADER_FOR_PARTITION$/,
+    );
+
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await expect(producer.produce({ topic: 'orders', payload: circular })).rejects.toThrow(
+      /^cannot produce to staging\.orders: Converting circular structure/,
+    );
+  });
+
+  it('produceAsync reports a failure as error.occurred with the topic and partition', async () => {
+    const { producer, recorder, errors } = await boot();
+    recorder.failOn = () => new Error('broker says no');
+    producer.produceAsync({ topic: 'audit', partition: 1, payload: { a: 1 } });
+    await waitFor(() => errors.length === 1, 2_000, 'the error event');
+    expect(errors[0]).toMatchObject({
+      type: 'producer.produce.error',
+      fatal: false,
+      topic: 'staging.audit',
+      partition: 1,
+    });
+    expect(errors[0].error.message).toBe('cannot produce to staging.audit/1: broker says no');
+  });
+
+  it('on app.close() waits for every fire-and-forget produce before it disconnects, and refuses new ones after', async () => {
+    const { producer, recorder, close } = await boot();
+    recorder.held = true;
+    for (let n = 0; n < 50; n++) producer.produceAsync({ topic: 'burst', payload: { n } });
+    const closing = close();
+    await waitFor(() => recorder.requests.length > 0, 2_000, 'the first request');
+    expect(recorder.log).not.toContain('disconnect');
+    recorder.release();
+    await closing;
+    expect(recorder.sent).toHaveLength(50);
+    expect(recorder.log.at(-1)).toBe('disconnect');
+    expect(recorder.log.filter((entry) => entry.startsWith('acked'))).toHaveLength(50);
+    await expect(producer.produce({ topic: 'late', payload: 1 })).rejects.toThrow(
+      'the Karafka producer is closed: the application shut down',
+    );
+    expect(recorder.log.filter((entry) => entry === 'connect')).toHaveLength(1);
+  });
+
+  it("closes after the engine stopped, so a consumer's shutdown() can still produce", async () => {
+    const { factory, recorder, close } = await boot([FarewellConsumer]);
+    await waitFor(() => factory.consumers.some((consumer) => consumer.started), 2_000, 'the consumer');
+    const client = factory.consumers[0];
+    client.handlers!.onAssigned([{ topic: 'staging.farewells', partition: 0 }]);
+    client.deliver('staging.farewells', 0, [0]);
+    await waitFor(() => client.committed.get('staging.farewells/0') === 1, 2_000, 'the commit');
+    await close();
+    expect(recorder.log).toEqual(['connect', 'acked staging.farewell x1', 'disconnect']);
+  });
+
+  it("shares its one connection with the engine's dead letter queue", async () => {
+    const { app, factory, producer, recorder } = await boot([OrdersConsumer]);
+    app.get(Poison).offsets.add(0);
+    await waitFor(() => factory.consumers.some((consumer) => consumer.started), 2_000, 'the consumer');
+    const client = factory.consumers[0];
+    client.handlers!.onAssigned([{ topic: 'staging.orders', partition: 0 }]);
+    client.deliver('staging.orders', 0, [0, 1]);
+    await waitFor(
+      () => recorder.sent.some((sent) => sent.topic === 'staging.orders.dlq'),
+      2_000,
+      'the DLQ copy',
+    );
+    await producer.produce({ topic: 'orders.processed', payload: { ok: true } });
+    expect(factory.producersCreated).toBe(1);
+    expect(recorder.log.filter((entry) => entry === 'connect')).toHaveLength(1);
+  });
+});
