@@ -190,9 +190,10 @@ describe('karafka server: real processes, real signals, real broker', () => {
 
     run.child.kill('SIGTSTP');
     await waitFor(() => title(run) === 'karafka cli-fixture (quiet)', 10_000, 'the quiet state');
-    // Quiet finished the in-flight batch, ran shutdown() and committed it.
-    expect(run.output()).toContain(`batch-end ${topic}/0 0-4`);
-    expect(run.output()).toContain(`shutdown ${topic}/0`);
+    // Quiet finished the in-flight batch, ran shutdown() and committed it (the child's stdout may
+    // reach us a moment after its title changed).
+    await waitForOutput(run, `batch-end ${topic}/0 0-4`, 'the in-flight batch to end');
+    await waitForOutput(run, `shutdown ${topic}/0`, 'shutdown()');
     const batches = count(run, /batch-start/);
     await produceNumbered(topic, 5, 1, 5);
     await quietWindow();
