@@ -1,6 +1,8 @@
 /**
- * The one small interface the engine talks to. Only `connection/<client>/` imports a Kafka
- * client library; everything else sees these types, so a librdkafka client can join later.
+ * The Kafka client contract: the only thing the engine knows of Kafka. Written in Kafka's own
+ * terms; every rule here is enforced by each driver (`connection/<driver>/`), checked by the
+ * conformance suite (test/conformance/), and drawn in docs/internals.md. Only a driver imports
+ * a Kafka client library.
  */
 
 export interface TopicPartition {
@@ -22,28 +24,96 @@ export interface RawMessage {
   headers: RawHeaders;
   /** Milliseconds since the epoch. */
   timestamp: number;
+  /**
+   * Set when the driver could not decode the record batch this message stands for (a codec it
+   * cannot read, corrupt compressed data): `offset` is then the batch's last offset, `value` the
+   * undecoded bytes when the driver has them. The engine treats it like a payload that fails to
+   * deserialize (retry, then the DLQ), never as a crash of the group.
+   */
+  undecodable?: Error;
 }
 
+/**
+ * Decoded messages of one partition, in offset order, never empty, none older than the last
+ * `seek` of that partition. Offsets may skip (compaction, transaction markers, aborted records).
+ */
 export interface FetchedBatch extends TopicPartition {
-  /** The offset this fetch asked for: tells a fresh batch from one fetched before a seek. */
-  fetchedOffset: number;
-  highWatermark: number;
   messages: RawMessage[];
+  highWatermark: number;
+  /**
+   * Set when the client moved this partition's position by itself since the last seek or batch
+   * (the position fell out of the log and was reset by `auto.offset.reset`): the position it had.
+   * The batch starts where the client went.
+   */
+  resetFrom?: number;
 }
 
-/** What the engine hears from a consumer client. Handlers must not throw. */
+/**
+ * A client error, normalized by the driver. `retriable` tells whether a new attempt (a new
+ * client) can succeed; `hint` is the troubleshooting advice for a known cause; `topic`/`partition`
+ * name what it concerns, when it concerns one. The message never holds a secret.
+ */
+export class KafkaClientError extends Error {
+  override readonly name = 'KafkaClientError';
+  readonly retriable: boolean;
+  readonly hint?: string;
+  /** Kafka's error name (`TOPIC_AUTHORIZATION_FAILED`, `UNKNOWN_TOPIC_OR_PARTITION`…), when the broker gave one. */
+  readonly code?: string;
+  readonly topic?: string;
+  readonly partition?: number;
+
+  constructor(
+    message: string,
+    details: {
+      retriable: boolean;
+      hint?: string;
+      code?: string;
+      topic?: string;
+      partition?: number;
+      cause?: unknown;
+    },
+  ) {
+    super(message, { cause: details.cause });
+    this.retriable = details.retriable;
+    this.hint = details.hint;
+    this.code = details.code;
+    this.topic = details.topic;
+    this.partition = details.partition;
+  }
+
+  /** The message and the hint in one line, for logs, health bodies and status. */
+  get summary(): string {
+    return this.hint ? `${this.message}. ${this.hint}` : this.message;
+  }
+}
+
+/**
+ * What a consumer client tells the engine. Called synchronously from the client; a handler
+ * never throws and never waits.
+ */
 export interface ConsumerClientHandlers {
   /**
-   * A batch of one topic-partition, never empty. Returns true when the engine took it: the
-   * client then moves its fetch position past it. False leaves the position where it was.
+   * Partitions added to this member. A partition arrives unpaused, with no pending seek and no
+   * buffered data; its position is the group's committed offset (else `auto.offset.reset`).
    */
-  onBatch(batch: FetchedBatch): boolean;
-  /** One iteration of the fetch loop, also an empty long poll: the polling stamp. */
-  onPoll(): void;
-  /** The group was joined; `assignment` is everything this member owns now. */
-  onAssigned(assignment: TopicPartition[]): void;
-  /** The client died. `willRestart` false means it stays dead (a fatal error). */
-  onCrash(error: Error, willRestart: boolean): void;
+  assigned(partitions: TopicPartition[]): void;
+  /**
+   * Partitions taken from this member. Nothing more of them is delivered; their pause, seek and
+   * buffered data are gone. An eager client reports all its partitions revoked, then all of the
+   * new assignment assigned; a rebalance always ends with an `assigned` call (maybe empty).
+   */
+  revoked(partitions: TopicPartition[]): void;
+  /** Delivered messages of one assigned, unpaused partition; the client's position moves past them. */
+  batch(batch: FetchedBatch): void;
+  /** One turn of the fetch loop, an empty long poll included: the polling stamp of liveness. */
+  polled(): void;
+  /** A problem the client lives through (a topic missing, a failed fetch it retries); reported, not fatal. */
+  warning(error: KafkaClientError): void;
+  /**
+   * The client is gone: it delivers nothing more and needs `stop()`. Its partitions were
+   * reported revoked first. `error.retriable` tells whether a new client can do better.
+   */
+  crashed(error: KafkaClientError): void;
 }
 
 export interface ConsumerSubscription {
@@ -64,19 +134,28 @@ export interface ConsumerClientSettings {
 export type KafkaSettingValue = string | number | boolean;
 export type KafkaSettings = Record<string, KafkaSettingValue | undefined>;
 
+/** One consumer group member. */
 export interface ConsumerClient {
-  /** Connects, subscribes and starts fetching. Rejects when the first connection fails. */
+  /**
+   * Connects and subscribes; the group join and fetching go on in the background. Rejects with a
+   * {@link KafkaClientError} when the first connection fails (the client is then stopped).
+   */
   start(handlers: ConsumerClientHandlers): Promise<void>;
+  /** Nothing of these partitions is delivered until `resume`. Never throws, in any state. */
   pause(partitions: TopicPartition[]): void;
   resume(partitions: TopicPartition[]): void;
-  /** The next fetch of this partition starts at `offset`. */
+  /** The next batch of this partition starts at `offset`; nothing older is delivered after this call. Never throws. */
   seek(position: TopicPartitionOffset): void;
   /**
-   * Commits the offsets now, without retries. Rejects with {@link OwnershipUncertainError}
-   * when a rebalance made the group generation stale.
+   * Commits the offsets now. Rejects with {@link OwnershipUncertainError} when a rebalance made the
+   * group generation stale (the engine commits again after the next assignment).
    */
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
-  /** Leaves the group and disconnects. Never waits for the engine's user code. */
+  /**
+   * Leaves the group and disconnects. Complete and idempotent in every state (before the first
+   * join completes, during a join, after a crash): when it resolves, no connection, heartbeat,
+   * fetch loop or timer of this client is left. Never waits for the engine's user code.
+   */
   stop(): Promise<void>;
 }
 
@@ -168,7 +247,15 @@ export interface AdminClient {
   ): Promise<RawMessage[]>;
 }
 
+/** How a driver reads a `kafka` key it honours. */
+export type KafkaSettingKind = 'string' | 'number' | 'boolean' | 'secret';
+
+/** A Kafka client library behind the contract: its consumers, producers and admins. */
 export interface KafkaClientFactory {
+  /** The driver's name, as `driver` in the module options. */
+  readonly name: string;
+  /** Every librdkafka-style `kafka` key this driver honours, and its type; config validation asks this list. */
+  readonly kafkaKeys: Readonly<Record<string, KafkaSettingKind>>;
   /** Throws KarafkaConfigError for settings this client cannot honour, naming them under `path`. */
   validate(kafka: KafkaSettings, path?: string): void;
   consumer(settings: ConsumerClientSettings): ConsumerClient;
