@@ -1,14 +1,12 @@
-import type { KafkaSettings } from '../connection/kafka-client.js';
+import type { KafkaSettingKind, KafkaSettings } from '../connection/kafka-client.js';
 import { didYouMean } from './did-you-mean.js';
 import { KarafkaConfigError } from './karafka-config.error.js';
-
-type SettingKind = 'string' | 'number' | 'boolean' | 'secret';
 
 /**
  * The librdkafka keys (Karafka's `config.kafka`) this project understands, client-agnostic.
  * Whether the active client can honour each one is the client's own mapping's business.
  */
-export const KNOWN_KAFKA_SETTINGS: Readonly<Record<string, SettingKind>> = {
+export const KNOWN_KAFKA_SETTINGS: Readonly<Record<string, KafkaSettingKind>> = {
   'bootstrap.servers': 'string',
   'client.id': 'string',
   'security.protocol': 'string',
@@ -40,6 +38,9 @@ export const KNOWN_KAFKA_SETTINGS: Readonly<Record<string, SettingKind>> = {
   'statistics.interval.ms': 'number',
   'group.instance.id': 'string',
   'partition.assignment.strategy': 'string',
+  'allow.auto.create.topics': 'boolean',
+  'topic.metadata.refresh.interval.ms': 'number',
+  'queued.max.messages.kbytes': 'number',
 };
 
 /** Keys whose values never reach a log line, an error message or a health body. */

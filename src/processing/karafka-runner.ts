@@ -5,7 +5,7 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import type { KafkaClientFactory } from '../connection/kafka-client.js';
+import type { KafkaClientError, KafkaClientFactory } from '../connection/kafka-client.js';
 import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
 import type { AppState } from '../instrumentation/karafka-events.js';
 import { ModuleRef } from '@nestjs/core';
@@ -14,12 +14,12 @@ import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { RouteTable } from '../routing/route-table.js';
 import { TopicsManager } from '../admin/topics-manager.js';
 import { ProducerConnection } from '../producer/producer-connection.js';
-import { describeClientError } from './client-errors.js';
 import { processOverrides } from '../config/process-overrides.js';
 import { DeadLetterDispatcher } from './dead-letter-dispatcher.js';
 import { checkEmbedding } from './embedding-checks.js';
 import { JobRegistry } from './job-registry.js';
-import { SubscriptionGroupListener, type ListenerStatus } from './subscription-group-listener.js';
+import { SubscriptionGroupListener, type ListenerStatus } from './listener/subscription-group-listener.js';
+import { DEFAULT_QUEUED_MAX_KBYTES, PrefetchBudget } from './prefetch-budget.js';
 import { WorkerPool } from './worker-pool.js';
 
 const TERMINUS_OPTIONS_TOKEN = 'TERMINUS:MODULE_OPTIONS';
@@ -46,7 +46,7 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
   private stateValue: AppState = 'initialized';
   private listeners: SubscriptionGroupListener[] = [];
   private stopping?: Promise<boolean>;
-  private fatalError?: Error;
+  private fatalError?: KafkaClientError;
 
   constructor(
     @Inject(KARAFKA_OPTIONS) private readonly options: ResolvedKarafkaOptions,
@@ -67,7 +67,7 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
     return {
       state: this.stateValue,
       listeners: this.listeners.map((listener) => listener.status()),
-      fatalError: this.fatalError ? describeClientError(this.fatalError).summary : undefined,
+      fatalError: this.fatalError?.summary,
       stoppedUnexpectedly: this.fatalError !== undefined,
     };
   }
@@ -89,6 +89,7 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
     const pool = new WorkerPool(this.options.concurrency);
     // The app's one producer: it outlives the engine, which stops before it closes.
     const deadLetters = new DeadLetterDispatcher(this.producer);
+    const budget = new PrefetchBudget(this.prefetchCapacity());
     const groups = this.routes.activeSubscriptionGroups();
     if (groups.length === 0) this.logger.warn('no active @Consumer routes: nothing to consume');
     this.listeners = groups.map(
@@ -100,6 +101,7 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
           jobs: this.jobs,
           monitor: this.monitor,
           deadLetters,
+          budget,
           onFatal: (error) => this.onFatal(error),
         }),
     );
@@ -146,7 +148,8 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
     this.setState('stopping');
     const timeout = this.options.shutdownTimeout;
     let timer: NodeJS.Timeout | undefined;
-    const drained = Promise.all(this.listeners.map((listener) => listener.drain())).then(() => true);
+    // Settled, not all: one listener failing to drain must not keep the others from finishing.
+    const drained = Promise.allSettled(this.listeners.map((listener) => listener.drain())).then(() => true);
     const inTime = await Promise.race([
       drained,
       new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeout))),
@@ -160,7 +163,7 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
       this.logger.error(`${error.message}; disconnecting anyway`);
       this.monitor.instrument('error.occurred', { type: 'app.stopping.error', error, fatal: false });
     }
-    await Promise.all(this.listeners.map((listener) => listener.finish()));
+    await Promise.allSettled(this.listeners.map((listener) => listener.finish()));
     this.listeners = [];
     this.setState('stopped');
     return inTime;
@@ -178,10 +181,15 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
-  private onFatal(error: Error): void {
+  /** `queued.max.messages.kbytes` of the module's kafka settings: the prefetch of the whole process. */
+  private prefetchCapacity(): number {
+    const kbytes = this.options.kafka['queued.max.messages.kbytes'];
+    return (typeof kbytes === 'number' && kbytes > 0 ? kbytes : DEFAULT_QUEUED_MAX_KBYTES) * 1024;
+  }
+
+  private onFatal(error: KafkaClientError): void {
     this.fatalError ??= error;
-    const { message, hint } = describeClientError(error);
-    this.logger.error(`engine failed and will not recover: ${message}${hint ? ` (${hint})` : ''}`);
+    this.logger.error(`engine failed and will not recover: ${error.summary}`);
     const policy = this.options.onCriticalError;
     if (typeof policy === 'function') {
       try {

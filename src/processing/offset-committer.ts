@@ -28,15 +28,12 @@ export class OffsetCommitter {
   private chain: Promise<void> = Promise.resolve();
   private next?: Promise<void>;
   private retryTimer?: NodeJS.Timeout;
+  private closed = false;
 
   constructor(
-    private client: ConsumerClient | undefined,
+    private readonly client: () => ConsumerClient | undefined,
     private readonly hooks: CommitterHooks,
   ) {}
-
-  attach(client: ConsumerClient | undefined): void {
-    this.client = client;
-  }
 
   store(position: TopicPartitionOffset): void {
     this.pending.set(key(position), position);
@@ -68,12 +65,14 @@ export class OffsetCommitter {
     return this.next;
   }
 
+  /** No retry timer is left or armed after this. */
   close(): void {
+    this.closed = true;
     clearTimeout(this.retryTimer);
   }
 
   private async commitPending(): Promise<void> {
-    const client = this.client;
+    const client = this.client();
     const batch = [...this.pending.values()].filter((position) => this.hooks.owns(position));
     if (!client || batch.length === 0) return;
     for (const position of batch) this.pending.delete(key(position));
@@ -89,7 +88,7 @@ export class OffsetCommitter {
         if (!newer && this.hooks.owns(position)) this.pending.set(key(position), position);
       }
       // A rebalance: the listener flushes again after the group is joined. Anything else: retry soon.
-      if (!(error instanceof OwnershipUncertainError)) {
+      if (!(error instanceof OwnershipUncertainError) && !this.closed) {
         this.hooks.onError(error as Error);
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => void this.flush(), RETRY_AFTER_ERROR_MS);

@@ -16,7 +16,11 @@ import {
   type KarafkaModuleOptions,
   type Messages,
 } from 'nestjs-karafka';
-import type { ConsumerClientHandlers, KafkaClientFactory } from '../../src/connection/kafka-client.js';
+import {
+  KafkaClientError,
+  type ConsumerClientHandlers,
+  type KafkaClientFactory,
+} from '../../src/connection/kafka-client.js';
 import { KafkajsClientFactory } from '../../src/connection/kafkajs/kafkajs-client-factory.js';
 import { KAFKA_CLIENT_FACTORY } from '../../src/karafka.constants.js';
 import { HealthController } from '../../sample/src/health/health.controller.js';
@@ -53,6 +57,8 @@ function interceptedClients() {
   const real = new KafkajsClientFactory();
   const probe = { blocked: false, handlers: undefined as ConsumerClientHandlers | undefined };
   const factory: KafkaClientFactory = {
+    name: real.name,
+    kafkaKeys: real.kafkaKeys,
     validate: (kafka, path) => real.validate(kafka, path),
     producer: (settings) => real.producer(settings),
     admin: (settings) => real.admin(settings),
@@ -63,10 +69,12 @@ function interceptedClients() {
         probe.handlers = handlers;
         return start({
           ...handlers,
-          onPoll: () => {
-            if (!probe.blocked) handlers.onPoll();
+          polled: () => {
+            if (!probe.blocked) handlers.polled();
           },
-          onBatch: (batch) => !probe.blocked && handlers.onBatch(batch),
+          batch: (batch) => {
+            if (!probe.blocked) handlers.batch(batch);
+          },
         });
       };
       return client;
@@ -284,12 +292,12 @@ describe('health against a real broker and real HTTP', () => {
     expect((await get('/health')).status).toBe(200);
 
     const crashedAt = Date.now();
-    probe.handlers!.onCrash(new Error('simulated fatal client failure'), false);
+    probe.handlers!.crashed(new KafkaClientError('simulated fatal client failure', { retriable: false }));
     expect((await firstAnswer('/health', 503)) - crashedAt).toBeLessThan(250);
     const body = JSON.parse((await get('/health')).body);
-    expect(body.error.karafka).toMatchObject({ error: 'Error: simulated fatal client failure' });
+    expect(body.error.karafka).toMatchObject({ error: 'simulated fatal client failure' });
     expect(body.error.karafka.reasons).toContain(
-      'the engine failed and will not recover: Error: simulated fatal client failure',
+      'the engine failed and will not recover: simulated fatal client failure',
     );
     expect(runner.status()).toMatchObject({ stoppedUnexpectedly: true });
     expect(errors).toContainEqual(

@@ -1,23 +1,30 @@
-import type {
-  AdminClient,
-  ConsumerClient,
-  ConsumerClientHandlers,
-  ConsumerClientSettings,
-  FetchedBatch,
-  KafkaClientFactory,
-  ProducedMessage,
-  ProducerClient,
-  RawMessage,
-  TopicPartition,
-  TopicPartitionOffset,
+import { KNOWN_KAFKA_SETTINGS } from '../../src/config/kafka-settings.js';
+import {
+  KafkaClientError,
+  type AdminClient,
+  type ConsumerClient,
+  type ConsumerClientHandlers,
+  type ConsumerClientSettings,
+  type FetchedBatch,
+  type KafkaClientFactory,
+  type ProducedMessage,
+  type ProducerClient,
+  type RawMessage,
+  type TopicPartition,
+  type TopicPartitionOffset,
 } from '../../src/connection/kafka-client.js';
 
 const tp = ({ topic, partition }: TopicPartition) => `${topic}/${partition}`;
 
-/** An in-memory stand-in for the Kafka client, for pure unit tests of the engine. */
+/**
+ * A hand-driven stand-in for the Kafka client, for pure unit tests of the engine: the test
+ * assigns, delivers and crashes; it keeps the contract's delivery rules (nothing of a paused or
+ * unassigned partition is delivered).
+ */
 export class FakeConsumerClient implements ConsumerClient {
   handlers?: ConsumerClientHandlers;
   readonly paused = new Set<string>();
+  assignment: TopicPartition[] = [];
   readonly seeks: TopicPartitionOffset[] = [];
   readonly commits: TopicPartitionOffset[][] = [];
   readonly committed = new Map<string, number>();
@@ -34,7 +41,7 @@ export class FakeConsumerClient implements ConsumerClient {
   }
 
   pause(partitions: TopicPartition[]): void {
-    for (const p of partitions) this.paused.add(tp(p));
+    for (const p of partitions) if (this.owns(p)) this.paused.add(tp(p));
   }
 
   resume(partitions: TopicPartition[]): void {
@@ -54,18 +61,40 @@ export class FakeConsumerClient implements ConsumerClient {
     this.stopped = true;
   }
 
+  owns(partition: TopicPartition): boolean {
+    return this.assignment.some((p) => tp(p) === tp(partition));
+  }
+
+  /** An eager rebalance: everything revoked, then `partitions` assigned (pauses die with the revoke). */
+  assign(partitions: TopicPartition[]): void {
+    const revoked = this.assignment;
+    for (const p of revoked) this.paused.delete(tp(p));
+    this.assignment = partitions;
+    this.handlers!.revoked(revoked);
+    this.handlers!.assigned(partitions);
+  }
+
+  /** The client dies: its partitions are revoked, then `crashed` reports the error. */
+  crash(message: string, retriable: boolean): void {
+    const revoked = this.assignment;
+    this.assignment = [];
+    this.paused.clear();
+    this.handlers!.revoked(revoked);
+    this.handlers!.crashed(new KafkaClientError(message, { retriable }));
+  }
+
   isPaused(topic: string, partition: number): boolean {
     return this.paused.has(`${topic}/${partition}`);
   }
 
-  /** Delivers messages with the given offsets as one fetched batch. */
+  /** Delivers messages with the given offsets as one fetched batch; false when the contract forbids it (paused, not assigned). */
   deliver(
     topic: string,
     partition: number,
     offsets: number[],
-    fetchedOffset = offsets[0],
     value = (o: number) => JSON.stringify({ n: o }),
   ): boolean {
+    if (!this.owns({ topic, partition }) || this.isPaused(topic, partition)) return false;
     const messages: RawMessage[] = offsets.map((offset) => ({
       offset,
       key: Buffer.from(String(offset)),
@@ -76,11 +105,11 @@ export class FakeConsumerClient implements ConsumerClient {
     const batch: FetchedBatch = {
       topic,
       partition,
-      fetchedOffset,
       highWatermark: offsets[offsets.length - 1] + 1,
       messages,
     };
-    return this.handlers!.onBatch(batch);
+    this.handlers!.batch(batch);
+    return true;
   }
 }
 
@@ -96,6 +125,8 @@ export class FakeProducerClient implements ProducerClient {
 }
 
 export class FakeClientFactory implements KafkaClientFactory {
+  readonly name = 'fake';
+  readonly kafkaKeys = KNOWN_KAFKA_SETTINGS;
   readonly consumers: FakeConsumerClient[] = [];
   readonly producerClient = new FakeProducerClient();
   failStarts = 0;
@@ -107,9 +138,7 @@ export class FakeClientFactory implements KafkaClientFactory {
     const client = new FakeConsumerClient(settings);
     if (this.failStarts > 0) {
       this.failStarts--;
-      client.failStart = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), {
-        name: 'KafkaJSConnectionError',
-      });
+      client.failStart = new KafkaClientError('connect ECONNREFUSED 127.0.0.1:1', { retriable: true });
     }
     this.consumers.push(client);
     return client;

@@ -118,7 +118,7 @@ describe('engine (fake client)', () => {
   it('processes batches in chunks of maxMessages, commits after processing, and fetches on', async () => {
     const { app, client, store } = await boot();
     close = () => app.close();
-    client.handlers!.onAssigned([{ topic: 'orders', partition: 0 }]);
+    client.assign([{ topic: 'orders', partition: 0 }]);
     expect(client.deliver('orders', 0, [0, 1, 2, 3, 4])).toBe(true);
     await waitFor(() => store.seen.length === 5);
     await waitFor(() => client.committed.get('orders/0') === 5);
@@ -129,7 +129,7 @@ describe('engine (fake client)', () => {
   it('pauses with growing backoff, retries from the first unmarked message, and keeps other partitions flowing', async () => {
     const { app, client, store, events } = await boot();
     close = () => app.close();
-    client.handlers!.onAssigned([
+    client.assign([
       { topic: 'orders', partition: 0 },
       { topic: 'orders', partition: 1 },
     ]);
@@ -157,7 +157,7 @@ describe('engine (fake client)', () => {
   it('dead-letters a poison message after maxRetries + 1 attempts and moves on', async () => {
     const { app, client, store, events, factory } = await boot();
     close = () => app.close();
-    client.handlers!.onAssigned([{ topic: 'orders', partition: 0 }]);
+    client.assign([{ topic: 'orders', partition: 0 }]);
     store.poison.add(1);
     const lastSeek = () => client.seeks.filter((s) => s.partition === 0).at(-1)?.offset;
     client.deliver('orders', 0, [0, 1, 2]);
@@ -165,7 +165,7 @@ describe('engine (fake client)', () => {
       await waitFor(() => lastSeek() === 1 && !client.isPaused('orders', 0));
       client.seeks.length = 0;
       expect(events.filter((e) => e.name === 'dead_letter_queue.dispatched')).toHaveLength(0);
-      client.deliver('orders', 0, [1, 2], 1);
+      client.deliver('orders', 0, [1, 2]);
       if (attempt === 3) await waitFor(() => events.some((e) => e.name === 'dead_letter_queue.dispatched'));
     }
     const failures = events.filter(
@@ -182,7 +182,7 @@ describe('engine (fake client)', () => {
       original_error_message: 'poison 1',
     });
     await waitFor(() => client.committed.get('orders/0') === 2);
-    client.deliver('orders', 0, [2], 2);
+    client.deliver('orders', 0, [2]);
     await waitFor(() => client.committed.get('orders/0') === 3);
     expect(store.seen).toContain(2);
   });
@@ -190,13 +190,13 @@ describe('engine (fake client)', () => {
   it('commits nothing past the offset a consumer paused at', async () => {
     const { app, client, store } = await boot();
     close = () => app.close();
-    client.handlers!.onAssigned([{ topic: 'orders', partition: 0 }]);
+    client.assign([{ topic: 'orders', partition: 0 }]);
     store.pauseAt = 1;
     client.deliver('orders', 0, [0, 1, 2]);
     await waitFor(() => client.seeks.some((s) => s.offset === 1) && !client.isPaused('orders', 0));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(client.committed.get('orders/0')).toBe(1);
-    client.deliver('orders', 0, [1, 2], 1);
+    client.deliver('orders', 0, [1, 2]);
     await waitFor(() => client.committed.get('orders/0') === 3);
   });
 
@@ -205,7 +205,7 @@ describe('engine (fake client)', () => {
     close = () => app.close();
     let release!: () => void;
     store.hold = new Promise((r) => (release = r));
-    client.handlers!.onAssigned([0, 1, 2, 3].map((partition) => ({ topic: 'orders', partition })));
+    client.assign([0, 1, 2, 3].map((partition) => ({ topic: 'orders', partition })));
     for (const p of [0, 1, 2, 3]) client.deliver('orders', p, [0, 1, 2, 3, 4, 5]);
     await waitFor(() => store.running === 2);
     await new Promise((r) => setTimeout(r, 20));
@@ -220,13 +220,13 @@ describe('engine (fake client)', () => {
     close = () => app.close();
     let release!: () => void;
     store.hold = new Promise((r) => (release = r));
-    client.handlers!.onAssigned([
+    client.assign([
       { topic: 'orders', partition: 0 },
       { topic: 'orders', partition: 1 },
     ]);
     client.deliver('orders', 0, [0, 1]);
     await waitFor(() => store.running === 1);
-    client.handlers!.onAssigned([{ topic: 'orders', partition: 1 }]);
+    client.assign([{ topic: 'orders', partition: 1 }]);
     release();
     await waitFor(() => store.revoked.includes(0));
     await new Promise((r) => setTimeout(r, 20));
@@ -237,7 +237,7 @@ describe('engine (fake client)', () => {
     const { app, client, store } = await boot();
     let release!: () => void;
     store.hold = new Promise((r) => (release = r));
-    client.handlers!.onAssigned([{ topic: 'orders', partition: 0 }]);
+    client.assign([{ topic: 'orders', partition: 0 }]);
     client.deliver('orders', 0, [0, 1, 2]);
     await waitFor(() => store.running === 1);
     const closing = app.close();
@@ -254,10 +254,7 @@ describe('engine (fake client)', () => {
       onCriticalError: (error: Error) => failures.push(error),
     });
     close = () => app.close();
-    client.handlers!.onCrash(
-      Object.assign(new Error('bad credentials'), { name: 'KafkaJSSASLAuthenticationError' }),
-      false,
-    );
+    client.crash('bad credentials', false);
     expect(failures.map((error) => error.message)).toEqual(['bad credentials']);
     expect(runner.status()).toMatchObject({ stoppedUnexpectedly: true, listeners: [{ state: 'crashed' }] });
     expect(runner.status().fatalError).toMatch(/bad credentials/);
@@ -269,10 +266,7 @@ describe('engine (fake client)', () => {
   it('reconnects by itself when the client gives up on a passing error (an unreachable broker)', async () => {
     const { app, client, runner, factory } = await boot();
     close = () => app.close();
-    client.handlers!.onCrash(
-      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { name: 'KafkaJSConnectionError' }),
-      false,
-    );
+    client.crash('connect ECONNREFUSED 127.0.0.1:9092', true);
     await waitFor(() => factory.consumers.length === 2 && factory.consumers[1].started);
     expect(client.stopped).toBe(true);
     expect(runner.status()).toMatchObject({ stoppedUnexpectedly: false, listeners: [{ state: 'running' }] });

@@ -23,7 +23,7 @@ import {
 import { resolveKarafkaOptions } from '../../src/config/validate-options.js';
 import { toKafkajsSettings } from '../../src/connection/kafkajs/kafkajs-settings.js';
 import { cachedTokenProvider, OAUTH_MAX_FAILURES } from '../../src/connection/oauth-bearer.js';
-import { describeClientError } from '../../src/processing/client-errors.js';
+import { describeClientError } from '../../src/connection/kafkajs/kafkajs-errors.js';
 import { buildConsumerGroups } from '../../src/routing/route-builder.js';
 import { configError } from '../support/config-error.js';
 
@@ -90,6 +90,7 @@ describe('librdkafka keys onto kafkajs', () => {
       maxWaitTimeInMs: 250,
       maxBytesPerPartition: 2_097_152,
       maxBytes: 20_971_520,
+      allowAutoTopicCreation: false,
     });
     // librdkafka's request.timeout.ms is the producer's ack timeout.
     expect(requestTimeout).toBe(35_000);

@@ -15,7 +15,7 @@ import {
 import { KAFKA_CLIENT_FACTORY } from '../../src/karafka.constants.js';
 import { JobRegistry } from '../../src/processing/job-registry.js';
 import type { EngineStatus } from '../../src/processing/karafka-runner.js';
-import type { ListenerStatus } from '../../src/processing/subscription-group-listener.js';
+import type { ListenerStatus } from '../../src/processing/listener/subscription-group-listener.js';
 import { FakeClientFactory, type FakeConsumerClient } from '../support/fake-consumer-client.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -37,6 +37,7 @@ function setup(listeners: Partial<ListenerStatus>[] = [{}], engine: Partial<Engi
       lastPollAt: now,
       startedAt: now - 1_000,
       assigned: [],
+      missingTopics: [],
       ...l,
     })),
     ...engine,
@@ -248,11 +249,11 @@ describe('LivenessTracker over the engine (in-memory client, controllable clock)
     close = () => app.close();
     await waitFor(() => factory.consumers[0]?.started ?? false, 3_000, 'the client to start');
     const client = factory.consumers[0] as FakeConsumerClient;
-    client.handlers!.onAssigned([{ topic: 'events', partition: 0 }]);
-    client.handlers!.onPoll();
+    client.assign([{ topic: 'events', partition: 0 }]);
+    client.handlers!.polled();
     const advance = (ms: number) => {
       vi.setSystemTime(Date.now() + ms);
-      client.handlers!.onPoll();
+      client.handlers!.polled();
     };
     return {
       client,
@@ -300,11 +301,11 @@ describe('LivenessTracker over the engine (in-memory client, controllable clock)
   it('is unhealthy at once, with the error, when the client dies for good; an error.occurred is fatal', async () => {
     const { client, errors, tracker, runner } = await engine();
     expect(tracker.liveness().healthy).toBe(true);
-    client.handlers!.onCrash(new Error('simulated fatal client failure'), false);
+    client.crash('simulated fatal client failure', false);
     const report = tracker.liveness();
-    expect(report).toMatchObject({ healthy: false, error: 'Error: simulated fatal client failure' });
+    expect(report).toMatchObject({ healthy: false, error: 'simulated fatal client failure' });
     expect(report.reasons).toContain(
-      'the engine failed and will not recover: Error: simulated fatal client failure',
+      'the engine failed and will not recover: simulated fatal client failure',
     );
     expect(runner.status().stoppedUnexpectedly).toBe(true);
     expect(errors).toContainEqual(expect.objectContaining({ type: 'connection.client.error', fatal: true }));

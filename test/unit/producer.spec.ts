@@ -242,7 +242,7 @@ describe('KarafkaProducer', () => {
     const { factory, recorder, close } = await boot([FarewellConsumer]);
     await waitFor(() => factory.consumers.some((consumer) => consumer.started), 2_000, 'the consumer');
     const client = factory.consumers[0];
-    client.handlers!.onAssigned([{ topic: 'staging.farewells', partition: 0 }]);
+    client.assign([{ topic: 'staging.farewells', partition: 0 }]);
     client.deliver('staging.farewells', 0, [0]);
     await waitFor(() => client.committed.get('staging.farewells/0') === 1, 2_000, 'the commit');
     await close();
@@ -254,7 +254,7 @@ describe('KarafkaProducer', () => {
     app.get(Poison).offsets.add(0);
     await waitFor(() => factory.consumers.some((consumer) => consumer.started), 2_000, 'the consumer');
     const client = factory.consumers[0];
-    client.handlers!.onAssigned([{ topic: 'staging.orders', partition: 0 }]);
+    client.assign([{ topic: 'staging.orders', partition: 0 }]);
     client.deliver('staging.orders', 0, [0, 1]);
     await waitFor(
       () => recorder.sent.some((sent) => sent.topic === 'staging.orders.dlq'),

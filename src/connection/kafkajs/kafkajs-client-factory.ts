@@ -4,6 +4,7 @@ import type {
   ConsumerClient,
   ConsumerClientSettings,
   KafkaClientFactory,
+  KafkaSettingKind,
   KafkaSettings,
   ProducerClient,
   ProducerClientSettings,
@@ -11,10 +12,12 @@ import type {
 import { KafkajsAdminClient } from './kafkajs-admin-client.js';
 import { KafkajsConsumerClient } from './kafkajs-consumer-client.js';
 import { KafkajsProducerClient } from './kafkajs-producer-client.js';
-import { toKafkajsSettings, type KafkajsSettings } from './kafkajs-settings.js';
+import { KAFKAJS_KAFKA_KEYS, toKafkajsSettings, type KafkajsSettings } from './kafkajs-settings.js';
 
 /** Builds kafkajs clients from librdkafka-style settings. */
 export class KafkajsClientFactory implements KafkaClientFactory {
+  readonly name = 'kafkajs';
+  readonly kafkaKeys: Readonly<Record<string, KafkaSettingKind>> = KAFKAJS_KAFKA_KEYS;
   private readonly oauthBearerProvider?: () => Promise<{ value: string }>;
 
   constructor(tokenProvider?: () => Promise<OAuthToken>) {

@@ -1,132 +1,88 @@
-import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import {
+  KafkaClientError,
   OwnershipUncertainError,
   type ConsumerClient,
   type ConsumerClientHandlers,
   type ConsumerClientSettings,
-  type RawHeaders,
-  type RawMessage,
   type TopicPartition,
   type TopicPartitionOffset,
 } from '../kafka-client.js';
+import { toKafkaClientError } from './kafkajs-errors.js';
 import { nestLogCreator } from './kafkajs-logger.js';
+import { installOffsetResetWithoutCommit, onOffsetReset } from './kafkajs-offset-reset.js';
+import { KafkajsPartitionGate } from './kafkajs-partition-gate.js';
+import { KafkajsSession, type CommitFn, type SessionEvents } from './kafkajs-session.js';
 import type { KafkajsSettings } from './kafkajs-settings.js';
-import { subscriptionAwareRoundRobin } from './subscription-aware-assigner.js';
 
-/** Errors of a commit that mean "this member's generation is stale", not "try again". */
+/** Errors of a commit that mean "this member's generation is stale", not "try again" (kafkajs's names). */
 const OWNERSHIP_ERRORS = new Set([
   'REBALANCE_IN_PROGRESS',
   'ILLEGAL_GENERATION',
   'UNKNOWN_MEMBER_ID',
-  'NOT_COORDINATOR',
-  'COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
   'FENCED_INSTANCE_ID',
 ]);
-const DISCONNECT_TIMEOUT_MS = 10_000;
-/**
- * Cap of one fetch long poll. Fetching is decoupled from processing, so a long poll buys nothing
- * but latency: stop waits for the poll in flight, and a resumed partition waits for the next one.
- */
-const MAX_LONG_POLL_MS = 500;
-
-type CommitFn = EachBatchPayload['commitOffsetsIfNecessary'];
+/** How often topics missing at subscribe time are looked for, unless topic.metadata.refresh.interval.ms says. */
+const MISSING_TOPICS_CHECK_MS = 10_000;
+const MISSING_TOPIC_HINT =
+  'create the topic (npx karafka topics create, or declareTopics: true), or fix the @Consumer topic name; the other topics are consumed meanwhile, and this one once it exists';
 
 /**
- * kafkajs consumer, run decoupled: eachBatch hands the batch to the engine and returns at once,
- * so the fetch loop (and with it heartbeats and the polling stamp) never waits on user code.
- * Positions and commits are explicit: autoCommit and auto-resolve are off.
+ * The contract over kafkajs 2.2.4. kafkajs's own rules differ (pause and seeks survive
+ * rebalances, pause throws without a consumer group, out-of-range commits -1/-2, a missing topic
+ * fails the whole subscribe, a stop during the first join leaves a member behind): each is
+ * handled here, so the engine sees Kafka's terms only.
  */
 export class KafkajsConsumerClient implements ConsumerClient {
-  private consumer?: Consumer;
+  private handlers?: ConsumerClientHandlers;
+  private session?: KafkajsSession;
+  private readonly gate = new KafkajsPartitionGate();
+  private admin?: Admin;
+  private memberId?: string;
   private commitNow?: CommitFn;
+  private missing = new Set<string>();
+  private missingTimer?: NodeJS.Timeout;
   private stopping = false;
+  private stopped?: Promise<void>;
+  private readonly unsubscribeResets: () => void;
 
   constructor(
     private readonly settings: ConsumerClientSettings,
     private readonly mapped: KafkajsSettings,
-  ) {}
-
-  async start(handlers: ConsumerClientHandlers): Promise<void> {
-    this.stopping = false;
-    const kafka = new Kafka({
-      clientId: this.settings.clientId,
-      ...this.mapped.client,
-      logLevel: logLevel.WARN,
-      logCreator: nestLogCreator,
+  ) {
+    installOffsetResetWithoutCommit();
+    this.unsubscribeResets = onOffsetReset((reset) => {
+      if (reset.groupId === settings.groupId && reset.memberId === this.memberId)
+        this.gate.noteReset(reset, reset.from);
     });
-    const consumer = kafka.consumer({
-      groupId: this.settings.groupId,
-      maxWaitTimeInMs: Math.min(this.settings.maxWaitTime, MAX_LONG_POLL_MS),
-      ...this.mapped.consumer,
-      partitionAssigners: [subscriptionAwareRoundRobin],
-    });
-    this.consumer = consumer;
-    const { events } = consumer;
-    consumer.on(events.FETCH, () => handlers.onPoll());
-    consumer.on(events.GROUP_JOIN, ({ payload }) => {
-      const assignment: TopicPartition[] = [];
-      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
-        for (const partition of partitions) assignment.push({ topic, partition });
-      }
-      handlers.onAssigned(assignment);
-    });
-    consumer.on(events.CRASH, ({ payload }) => {
-      if (this.stopping) return;
-      handlers.onCrash(payload.error, payload.restart);
-    });
-
-    try {
-      await consumer.connect();
-      this.throwIfStopping();
-      for (const fromBeginning of [true, false]) {
-        const topics = this.settings.subscriptions
-          .filter((s) => s.fromBeginning === fromBeginning)
-          .map((s) => s.topic);
-        if (topics.length > 0) await consumer.subscribe({ topics, fromBeginning });
-        this.throwIfStopping();
-      }
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
-        eachBatch: async ({ batch, commitOffsetsIfNecessary, resolveOffset }) => {
-          this.commitNow = commitOffsetsIfNecessary;
-          const accepted = handlers.onBatch({
-            topic: batch.topic,
-            partition: batch.partition,
-            fetchedOffset: Number((batch as unknown as { fetchedOffset: string }).fetchedOffset),
-            highWatermark: Number(batch.highWatermark),
-            messages: batch.messages.map((message) => new KafkajsRawMessage(message)),
-          });
-          // Moves the fetch position (past trailing control records too); commits stay explicit.
-          if (accepted) resolveOffset(batch.lastOffset());
-        },
-      });
-    } catch (error) {
-      await this.disconnect();
-      throw error;
-    }
   }
 
-  /** A stop during a slow connect must not leave a consumer joining the group afterwards. */
-  private throwIfStopping(): void {
-    if (this.stopping) throw new Error('the consumer was stopped while connecting');
+  async start(handlers: ConsumerClientHandlers): Promise<void> {
+    this.handlers = handlers;
+    try {
+      await this.open();
+    } catch (error) {
+      await this.stop();
+      throw toKafkaClientError(error, { unknownIsRetriable: true });
+    }
   }
 
   pause(partitions: TopicPartition[]): void {
-    this.consumer?.pause(partitions.map(({ topic, partition }) => ({ topic, partitions: [partition] })));
+    for (const partition of partitions) this.gate.pause(partition);
+    this.session?.pause(partitions);
   }
 
   resume(partitions: TopicPartition[]): void {
-    this.consumer?.resume(partitions.map(({ topic, partition }) => ({ topic, partitions: [partition] })));
+    for (const partition of partitions) this.gate.resume(partition);
+    this.session?.resume(partitions.filter((partition) => this.gate.owns(partition)));
   }
 
   seek({ topic, partition, offset }: TopicPartitionOffset): void {
-    try {
-      this.consumer?.seek({ topic, partition, offset: String(offset) });
-    } catch {
-      // Not running (crash restart in progress): the engine re-seeks after the next join.
-    }
+    if (!this.gate.owns({ topic, partition })) return;
+    this.gate.seek({ topic, partition });
+    this.session?.seek({ topic, partition }, offset);
   }
 
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
@@ -134,61 +90,154 @@ export class KafkajsConsumerClient implements ConsumerClient {
     if (!commitNow) throw new OwnershipUncertainError('no batch fetched in this generation yet');
     const topics = new Map<string, { partition: number; offset: string }[]>();
     for (const { topic, partition, offset } of offsets) {
-      topics.set(topic, [...(topics.get(topic) ?? []), { partition, offset: String(offset) }]);
+      if (offset < 0) continue; // never a negative offset: Kafka would keep it as the group's position
+      let partitions = topics.get(topic);
+      if (!partitions) topics.set(topic, (partitions = []));
+      partitions.push({ partition, offset: String(offset) });
     }
+    if (topics.size === 0) return;
     try {
       await commitNow({ topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) });
     } catch (error) {
       const type = (error as { type?: string }).type;
       if (type && OWNERSHIP_ERRORS.has(type)) throw new OwnershipUncertainError(`commit refused: ${type}`);
-      throw error;
+      throw toKafkaClientError(error, { unknownIsRetriable: true });
     }
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.stopping = true;
-    await this.disconnect();
+    this.stopped ??= (async () => {
+      clearTimeout(this.missingTimer);
+      this.unsubscribeResets();
+      const session = this.session;
+      this.session = undefined;
+      this.commitNow = undefined;
+      await session?.stop();
+      await this.admin?.disconnect().catch(() => undefined);
+      this.gate.revokeAll();
+    })();
+    return this.stopped;
   }
 
-  private async disconnect(): Promise<void> {
-    const consumer = this.consumer;
-    this.consumer = undefined;
+  /** Subscribes to the topics that exist; reports and watches for the others. */
+  private async open(): Promise<void> {
+    const existing = new Set(await (await this.adminClient()).listTopics());
+    if (this.stopping) return;
+    const present = this.settings.subscriptions.filter(({ topic }) => existing.has(topic));
+    for (const { topic } of this.settings.subscriptions) {
+      if (existing.has(topic) || this.missing.has(topic)) continue;
+      this.missing.add(topic);
+      this.handlers?.warning(
+        new KafkaClientError(`topic ${topic} does not exist`, {
+          retriable: true,
+          code: 'UNKNOWN_TOPIC_OR_PARTITION',
+          topic,
+          hint: MISSING_TOPIC_HINT,
+        }),
+      );
+    }
+    if (this.missing.size > 0) this.watchMissingTopics();
+    if (present.length === 0) return;
+    const session = new KafkajsSession(this.settings, this.mapped, this.sessionEvents());
+    this.session = session;
+    await session.start(present);
+  }
+
+  /** A topic that appears is subscribed: kafkajs cannot add one to a running consumer, so the session is replaced. */
+  private watchMissingTopics(): void {
+    const interval = Number(
+      this.settings.kafka['topic.metadata.refresh.interval.ms'] ?? MISSING_TOPICS_CHECK_MS,
+    );
+    this.missingTimer = setTimeout(async () => {
+      if (this.stopping) return;
+      try {
+        const existing = new Set(await (await this.adminClient()).listTopics());
+        const appeared = [...this.missing].filter((topic) => existing.has(topic));
+        if (appeared.length === 0 || this.stopping) return this.watchMissingTopics();
+        for (const topic of appeared) this.missing.delete(topic);
+        const previous = this.session;
+        this.session = undefined;
+        this.revokeAll();
+        await previous?.stop();
+        if (!this.stopping) await this.open();
+      } catch (error) {
+        this.handlers?.warning(toKafkaClientError(error, { unknownIsRetriable: true }));
+        if (!this.stopping) this.watchMissingTopics();
+      }
+    }, interval);
+  }
+
+  private async adminClient(): Promise<Admin> {
+    if (!this.admin) {
+      const kafka = new Kafka({
+        clientId: this.settings.clientId,
+        ...this.mapped.client,
+        logLevel: logLevel.WARN,
+        logCreator: nestLogCreator,
+      });
+      this.admin = kafka.admin();
+      await this.admin.connect();
+    }
+    return this.admin;
+  }
+
+  private revokeAll(): void {
+    const revoked = this.gate.revokeAll();
     this.commitNow = undefined;
-    if (!consumer) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      consumer.disconnect().catch(() => undefined),
-      new Promise((resolve) => (timer = setTimeout(resolve, DISCONNECT_TIMEOUT_MS))),
-    ]);
-    clearTimeout(timer);
-  }
-}
-
-/**
- * A kafkajs message seen as a RawMessage. Offsets and timestamps are parsed when read, not
- * up front: the engine reads only a chunk's first and last offsets, and parsing every
- * message's two decimal strings was the largest framework cost in the CPU profile.
- */
-class KafkajsRawMessage implements RawMessage {
-  constructor(private readonly source: KafkaMessage) {}
-
-  get offset(): number {
-    return Number(this.source.offset);
+    if (revoked.length > 0) this.handlers?.revoked(revoked);
   }
 
-  get key(): Buffer | null {
-    return this.source.key;
+  private sessionEvents(): SessionEvents {
+    return {
+      polled: () => this.handlers?.polled(),
+      joined: (memberId, assignment) => {
+        this.memberId = memberId;
+        this.commitNow = undefined;
+        // kafkajs is eager: at every join all of the old assignment is gone, positions included.
+        const { revoked, staleSeeks } = this.gate.assign(assignment);
+        this.handlers?.revoked(revoked);
+        this.handlers?.assigned(assignment);
+        if (staleSeeks.length > 0) void this.seekToCommitted(staleSeeks);
+      },
+      fetched: (partition, stale, highWatermark, messages, commit) => {
+        const admission = this.gate.admit(partition, stale);
+        if (!admission.deliver) return false;
+        this.commitNow = commit;
+        this.handlers?.batch({ ...partition, highWatermark, messages, resetFrom: admission.resetFrom });
+        return true;
+      },
+      crashed: (error, willRestart) => {
+        this.revokeAll();
+        if (willRestart) {
+          this.handlers?.warning(toKafkaClientError(error, { unknownIsRetriable: true }));
+          return;
+        }
+        this.handlers?.crashed(toKafkaClientError(error, { unknownIsRetriable: false }));
+      },
+    };
   }
 
-  get value(): Buffer | null {
-    return this.source.value;
-  }
-
-  get headers(): RawHeaders {
-    return this.source.headers ?? {};
-  }
-
-  get timestamp(): number {
-    return Number(this.source.timestamp);
+  /**
+   * kafkajs keeps a seek made before a revoke and applies it when the partition comes back
+   * (its SeekOffsets survive rebalances): seek such partitions to the group's offset instead.
+   */
+  private async seekToCommitted(partitions: TopicPartition[]): Promise<void> {
+    try {
+      const admin = await this.adminClient();
+      for (const topic of new Set(partitions.map((p) => p.topic))) {
+        const [committed] = await admin.fetchOffsets({ groupId: this.settings.groupId, topics: [topic] });
+        const fromBeginning = this.settings.subscriptions.find((s) => s.topic === topic)?.fromBeginning;
+        const ends = await admin.fetchTopicOffsets(topic);
+        for (const { partition } of partitions.filter((p) => p.topic === topic)) {
+          const offset = Number(committed?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
+          const end = ends.find((p) => p.partition === partition);
+          const target = offset >= 0 ? offset : Number(fromBeginning ? end?.low : end?.high);
+          if (!this.stopping && Number.isFinite(target)) this.seek({ topic, partition, offset: target });
+        }
+      }
+    } catch (error) {
+      this.handlers?.warning(toKafkaClientError(error, { unknownIsRetriable: true }));
+    }
   }
 }

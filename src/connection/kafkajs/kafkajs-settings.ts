@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { ConsumerConfig, KafkaConfig, SASLOptions } from 'kafkajs';
+import { didYouMean } from '../../config/did-you-mean.js';
+import { KNOWN_KAFKA_SETTINGS } from '../../config/kafka-settings.js';
 import { KarafkaConfigError } from '../../config/karafka-config.error.js';
-import type { KafkaSettings } from '../kafka-client.js';
+import type { KafkaSettingKind, KafkaSettings } from '../kafka-client.js';
 
 const LIBRDKAFKA_CLIENTS = 'a librdkafka-based client (@confluentinc/kafka-javascript or node-rdkafka)';
 
@@ -17,6 +19,11 @@ const UNSUPPORTED: Record<string, (value: unknown) => string | undefined> = {
       : `kafkajs only assigns round robin ("${strategy}" would need ${LIBRDKAFKA_CLIENTS}); remove the key or set 'roundrobin'`;
   },
 };
+
+/** The `kafka` keys the kafkajs driver honours: every known one but static membership (round robin is its only assignor). */
+export const KAFKAJS_KAFKA_KEYS: Readonly<Record<string, KafkaSettingKind>> = Object.fromEntries(
+  Object.entries(KNOWN_KAFKA_SETTINGS).filter(([key]) => key !== 'group.instance.id'),
+);
 
 const SECURITY_PROTOCOLS = ['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'];
 const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'];
@@ -133,6 +140,14 @@ export function toKafkajsSettings(
     const fix = explain(settings[key]);
     if (fix) throw new KarafkaConfigError(at(key), 'cannot be honoured by the kafkajs client', fix);
   }
+  for (const key of Object.keys(settings)) {
+    if (settings[key] === undefined || key in KAFKAJS_KAFKA_KEYS || key in UNSUPPORTED) continue;
+    throw new KarafkaConfigError(
+      at(key),
+      'is not honoured by the kafkajs driver',
+      didYouMean(key, Object.keys(KAFKAJS_KAFKA_KEYS)),
+    );
+  }
 
   const client: KafkajsSettings['client'] = { brokers: parseBrokers(settings['bootstrap.servers'], at) };
   if (typeof settings['client.id'] === 'string') client.clientId = settings['client.id'];
@@ -174,6 +189,9 @@ export function toKafkajsSettings(
   assign(consumer, 'maxWaitTimeInMs', 'fetch.wait.max.ms');
   assign(consumer, 'maxBytesPerPartition', 'max.partition.fetch.bytes');
   assign(consumer, 'maxBytes', 'fetch.max.bytes');
+  // librdkafka's default: a consumer never creates the topics it subscribes to.
+  consumer.allowAutoTopicCreation = settings['allow.auto.create.topics'] === true;
+  assign(consumer, 'metadataMaxAge', 'topic.metadata.refresh.interval.ms');
   assign(client, 'requestTimeout', 'socket.timeout.ms');
   assign(client, 'connectionTimeout', 'socket.connection.setup.timeout.ms');
 

@@ -1,7 +1,8 @@
-import { KarafkaConfigError } from '../config/karafka-config.error.js';
-import { OAuthTokenError } from '../connection/oauth-bearer.js';
+import { KarafkaConfigError } from '../../config/karafka-config.error.js';
+import { KafkaClientError } from '../kafka-client.js';
+import { OAuthTokenError } from '../oauth-bearer.js';
 
-/** A client error, described for logs and health: its message, a hint for known causes, and whether retrying can help. */
+/** A kafkajs error, described for logs and health: its message, a hint for known causes, and whether retrying can help. */
 export interface ClientErrorDescription {
   message: string;
   hint?: string;
@@ -104,4 +105,32 @@ export function describeClientError(error: Error): ClientErrorDescription {
     return { message, hint: cause.hint, summary, fatal };
   }
   return { message, summary: message, fatal: false };
+}
+
+/**
+ * A kafkajs error as the contract's {@link KafkaClientError}. `unknownIsRetriable` says what an
+ * error of no known cause is: retriable at connect time (a new attempt may reach the cluster),
+ * not after kafkajs itself gave up on it.
+ */
+export function toKafkaClientError(
+  error: unknown,
+  {
+    unknownIsRetriable,
+    topic,
+    partition,
+  }: { unknownIsRetriable: boolean; topic?: string; partition?: number },
+): KafkaClientError {
+  if (error instanceof KafkaClientError) return error;
+  const cause = error instanceof Error ? error : new Error(String(error));
+  const { message, hint, fatal } = describeClientError(cause);
+  const known = hint !== undefined || fatal;
+  const code = causes(cause).find((e) => e.type)?.type;
+  return new KafkaClientError(message, {
+    retriable: known ? !fatal : unknownIsRetriable,
+    hint,
+    code,
+    topic: topic ?? (cause as { topic?: string }).topic,
+    partition: partition ?? (cause as { partition?: number }).partition,
+    cause,
+  });
 }

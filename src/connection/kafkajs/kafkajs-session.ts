@@ -1,0 +1,164 @@
+import { Kafka, logLevel, type Consumer, type EachBatchPayload } from 'kafkajs';
+import type { ConsumerClientSettings, TopicPartition } from '../kafka-client.js';
+import { nestLogCreator } from './kafkajs-logger.js';
+import { KafkajsRawMessage } from './kafkajs-raw-message.js';
+import type { KafkajsSettings } from './kafkajs-settings.js';
+import { subscriptionAwareRoundRobin } from './subscription-aware-assigner.js';
+
+const DISCONNECT_TIMEOUT_MS = 10_000;
+/** How long a stop waits for a group join in flight before it disconnects anyway. */
+const JOIN_WAIT_MS = 30_000;
+/**
+ * Cap of one fetch long poll. Fetching is decoupled from processing, so a long poll buys nothing
+ * but latency: stop waits for the poll in flight, and a resumed partition waits for the next one.
+ */
+const MAX_LONG_POLL_MS = 500;
+
+export type CommitFn = EachBatchPayload['commitOffsetsIfNecessary'];
+
+/** What a session reports to its client, in kafkajs's terms still. */
+export interface SessionEvents {
+  polled(): void;
+  joined(memberId: string, assignment: TopicPartition[]): void;
+  /** A batch; returns whether it was delivered (then the position moves past it). */
+  fetched(
+    partition: TopicPartition,
+    stale: boolean,
+    highWatermark: number,
+    messages: KafkajsRawMessage[],
+    commit: CommitFn,
+  ): boolean;
+  crashed(error: Error, willRestart: boolean): void;
+}
+
+function capped(work: Promise<unknown> | undefined, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    (work ?? Promise.resolve()).catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * One kafkajs consumer, from connect to disconnect, run decoupled: eachBatch hands the batch to
+ * the engine and returns at once, so the fetch loop (with it heartbeats and the polling stamp)
+ * never waits on user code. Positions and commits are explicit: autoCommit and auto-resolve are off.
+ */
+export class KafkajsSession {
+  private readonly consumer: Consumer;
+  private running?: Promise<void>;
+  private stopping = false;
+  private stopped?: Promise<void>;
+
+  constructor(settings: ConsumerClientSettings, mapped: KafkajsSettings, events: SessionEvents) {
+    const kafka = new Kafka({
+      clientId: settings.clientId,
+      ...mapped.client,
+      logLevel: logLevel.WARN,
+      logCreator: nestLogCreator,
+    });
+    this.consumer = kafka.consumer({
+      groupId: settings.groupId,
+      maxWaitTimeInMs: Math.min(settings.maxWaitTime, MAX_LONG_POLL_MS),
+      ...mapped.consumer,
+      partitionAssigners: [subscriptionAwareRoundRobin],
+      // A consumer being stopped never restarts itself after a crash (kafkajs would, on a timer).
+      retry: { ...mapped.client.retry, restartOnFailure: async () => !this.stopping },
+    });
+    const { events: names } = this.consumer;
+    // Events after a stop began come from kafkajs tearing down, or from a join that outlived it.
+    const live =
+      <T>(handler: (event: T) => void) =>
+      (event: T) => {
+        if (!this.stopping) handler(event);
+      };
+    this.consumer.on(
+      names.FETCH,
+      live(() => events.polled()),
+    );
+    this.consumer.on(
+      names.GROUP_JOIN,
+      live(({ payload }) => {
+        const assignment: TopicPartition[] = [];
+        for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+          for (const partition of partitions) assignment.push({ topic, partition });
+        }
+        events.joined(payload.memberId, assignment);
+      }),
+    );
+    this.consumer.on(
+      names.CRASH,
+      live(({ payload }) => events.crashed(payload.error, payload.restart)),
+    );
+    this.eachBatch = async ({ batch, commitOffsetsIfNecessary, resolveOffset, isStale }) => {
+      if (this.stopping) return;
+      const delivered = events.fetched(
+        { topic: batch.topic, partition: batch.partition },
+        isStale(),
+        Number(batch.highWatermark),
+        batch.messages.map((message) => new KafkajsRawMessage(message)),
+        commitOffsetsIfNecessary,
+      );
+      // Moves the fetch position (past trailing control records too); commits stay explicit.
+      if (delivered) resolveOffset(batch.lastOffset());
+    };
+  }
+
+  private readonly eachBatch: (payload: EachBatchPayload) => Promise<void>;
+
+  /** Connects and subscribes; the join runs on in the background. Rejects when connecting fails. */
+  async start(subscriptions: ConsumerClientSettings['subscriptions']): Promise<void> {
+    await this.consumer.connect();
+    for (const fromBeginning of [true, false]) {
+      const topics = subscriptions.filter((s) => s.fromBeginning === fromBeginning).map((s) => s.topic);
+      if (topics.length > 0) await this.consumer.subscribe({ topics, fromBeginning });
+      if (this.stopping) return;
+    }
+    this.running = this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: this.eachBatch,
+    });
+  }
+
+  pause(partitions: TopicPartition[]): void {
+    // kafkajs throws whenever it has no consumer group (before run, after a crash, in a restart
+    // delay); the client's gate holds the truth, kafkajs's pause only saves fetches.
+    try {
+      this.consumer.pause(partitions.map(({ topic, partition }) => ({ topic, partitions: [partition] })));
+    } catch {
+      /* no consumer group now: nothing is fetched anyway */
+    }
+  }
+
+  resume(partitions: TopicPartition[]): void {
+    try {
+      this.consumer.resume(partitions.map(({ topic, partition }) => ({ topic, partitions: [partition] })));
+    } catch {
+      /* no consumer group now: a new one starts unpaused */
+    }
+  }
+
+  seek(partition: TopicPartition, offset: number): void {
+    try {
+      this.consumer.seek({ ...partition, offset: String(offset) });
+    } catch {
+      /* no consumer group now: a new one starts at the committed offset */
+    }
+  }
+
+  /**
+   * Leaves the group and disconnects; idempotent. A stop during the first join would leave
+   * kafkajs's join running on (kafkajs#1639: it joins, fetches and holds partitions with nobody
+   * to stop it), so the join in flight is waited for first, then the consumer disconnects.
+   */
+  stop(): Promise<void> {
+    this.stopping = true;
+    this.stopped ??= (async () => {
+      await capped(this.running, JOIN_WAIT_MS);
+      await capped(this.consumer.disconnect(), DISCONNECT_TIMEOUT_MS);
+    })();
+    return this.stopped;
+  }
+}

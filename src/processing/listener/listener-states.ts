@@ -1,0 +1,36 @@
+/**
+ * The states of a subscription group listener and the moves between them, declared once
+ * (Karafka's connection/status.rb). A move the table does not allow is refused, so a late
+ * step of a superseded connect can never undo a stop or a crash.
+ */
+const TRANSITIONS = {
+  idle: ['connecting', 'stopping'],
+  connecting: ['connecting', 'running', 'quiet', 'stopping', 'crashed'],
+  running: ['connecting', 'quiet', 'stopping', 'crashed'],
+  quiet: ['stopping', 'crashed'],
+  stopping: ['stopped', 'crashed'],
+  stopped: [],
+  crashed: [],
+} as const satisfies Record<string, readonly string[]>;
+
+export type ListenerState = keyof typeof TRANSITIONS;
+
+export class ListenerStates {
+  private current: ListenerState = 'idle';
+
+  get state(): ListenerState {
+    return this.current;
+  }
+
+  /** Whether fetched batches are processed: while connecting (the first join comes before start resolves) and running. */
+  get accepting(): boolean {
+    return this.current === 'running' || this.current === 'connecting';
+  }
+
+  /** Moves to `next` when the table allows it; returns whether it moved. */
+  to(next: ListenerState): boolean {
+    if (!(TRANSITIONS[this.current] as readonly ListenerState[]).includes(next)) return false;
+    this.current = next;
+    return true;
+  }
+}

@@ -1,0 +1,301 @@
+import { Logger } from '@nestjs/common';
+import type {
+  ConsumerClientHandlers,
+  FetchedBatch,
+  KafkaClientError,
+  KafkaClientFactory,
+  TopicPartition,
+} from '../../connection/kafka-client.js';
+import type { ResolvedKarafkaOptions } from '../../config/karafka-options.js';
+import type { PartitionStatistics } from '../../instrumentation/karafka-events.js';
+import type { KarafkaMonitor } from '../../instrumentation/karafka-monitor.js';
+import type { Route, SubscriptionGroup } from '../../routing/route.js';
+import type { DeadLetterDispatcher } from '../dead-letter-dispatcher.js';
+import type { JobRegistry } from '../job-registry.js';
+import { OffsetCommitter } from '../offset-committer.js';
+import { PartitionExecutor } from '../partition/partition-executor.js';
+import type { PrefetchBudget } from '../prefetch-budget.js';
+import type { WorkerPool } from '../worker-pool.js';
+import { ConnectionSupervisor } from './connection-supervisor.js';
+import { ListenerStates, type ListenerState } from './listener-states.js';
+import { PartitionMap } from './partition-map.js';
+
+export interface ListenerDependencies {
+  options: ResolvedKarafkaOptions;
+  clients: KafkaClientFactory;
+  pool: WorkerPool;
+  jobs: JobRegistry;
+  monitor: KarafkaMonitor;
+  deadLetters: DeadLetterDispatcher;
+  budget: PrefetchBudget;
+  /** Called once when the client died for good. */
+  onFatal(error: KafkaClientError): void;
+}
+
+/** What health and diagnostics see of a listener. */
+export interface ListenerStatus {
+  id: string;
+  groupId: string;
+  state: ListenerState;
+  joined: boolean;
+  lastPollAt?: number;
+  /** When this listener started connecting: the polling TTL counts from here until the first poll. */
+  startedAt?: number;
+  assigned: TopicPartition[];
+  lastError?: string;
+  /** Subscribed topics the cluster does not have (yet): the others are consumed meanwhile. */
+  missingTopics: string[];
+}
+
+/**
+ * Karafka's connection listener: one Kafka consumer client for one subscription group, the
+ * partitions it owns, and their commits. The client's events are turned into partition work
+ * here; connecting and reconnecting is the supervisor's, ownership the partition map's.
+ */
+export class SubscriptionGroupListener {
+  private readonly logger: Logger;
+  private readonly routes: Map<string, Route>;
+  private readonly states = new ListenerStates();
+  private readonly partitions: PartitionMap;
+  private readonly committer: OffsetCommitter;
+  private readonly supervisor: ConnectionSupervisor;
+  private readonly missingTopics = new Set<string>();
+  private statisticsTimer?: NodeJS.Timeout;
+  private joined = false;
+  private lastPollAt?: number;
+  private startedAt?: number;
+  private lastError?: string;
+
+  constructor(
+    readonly group: SubscriptionGroup,
+    private readonly deps: ListenerDependencies,
+  ) {
+    this.logger = new Logger(`Karafka ${group.id}`);
+    this.routes = new Map(group.routes.map((route) => [route.topic, route]));
+    this.partitions = new PartitionMap((partition, predecessor) =>
+      this.createExecutor(partition, predecessor),
+    );
+    this.supervisor = new ConnectionSupervisor({
+      createClient: () =>
+        deps.clients.consumer({
+          groupId: group.groupId,
+          clientId: deps.options.clientId,
+          maxWaitTime: group.maxWaitTime,
+          kafka: group.kafka,
+          subscriptions: group.routes.map((route) => ({
+            topic: route.topic,
+            fromBeginning: route.initialOffset === 'earliest',
+          })),
+        }),
+      handlers: this.handlers(),
+      states: this.states,
+      logger: this.logger,
+      failed: (error) => this.report(error, !error.retriable),
+      fatal: (error) => this.crash(error),
+      connected: () => this.logger.log(`consuming ${group.routes.map((route) => route.topic).join(', ')}`),
+    });
+    this.committer = new OffsetCommitter(() => this.supervisor.client, {
+      owns: (partition) => this.partitions.owns(partition),
+      onError: (error) =>
+        deps.monitor.instrument('error.occurred', {
+          ...this.eventBase,
+          type: 'consumer.commit.error',
+          error,
+          fatal: false,
+        }),
+    });
+  }
+
+  get state(): ListenerState {
+    return this.states.state;
+  }
+
+  private get eventBase() {
+    return { subscriptionGroup: this.group.id, groupId: this.group.groupId };
+  }
+
+  status(): ListenerStatus {
+    return {
+      id: this.group.id,
+      groupId: this.group.groupId,
+      state: this.states.state,
+      joined: this.joined,
+      lastPollAt: this.lastPollAt,
+      startedAt: this.startedAt,
+      assigned: this.partitions.all().map(({ topic, partition }) => ({ topic, partition })),
+      lastError: this.lastError,
+      missingTopics: [...this.missingTopics],
+    };
+  }
+
+  /** Starts connecting in the background; never blocks. */
+  start(): void {
+    if (!this.states.to('connecting')) return;
+    this.startedAt = Date.now();
+    this.supervisor.start();
+    const interval = this.group.kafka['statistics.interval.ms'];
+    if (typeof interval === 'number' && interval > 0) {
+      this.statisticsTimer = setInterval(() => this.emitStatistics(), interval);
+    }
+  }
+
+  /** No new batches; in-flight work finishes, `shutdown()` runs, offsets are committed; membership is kept. */
+  async quiet(): Promise<void> {
+    if (!this.states.to('quiet')) return;
+    const executors = this.partitions.all();
+    await Promise.all(executors.map((executor) => executor.settle()));
+    await Promise.all(executors.map((executor) => executor.runShutdown()));
+    await this.committer.flush();
+  }
+
+  /**
+   * Stops fetching and waits for in-flight jobs. Call {@link finish} afterwards (even when this
+   * did not settle in time) to commit, run `shutdown()` and disconnect.
+   */
+  async drain(): Promise<void> {
+    const wasQuiet = this.states.state === 'quiet';
+    this.states.to('stopping');
+    clearInterval(this.statisticsTimer);
+    const executors = this.partitions.all();
+    await Promise.all([...executors.map((executor) => executor.settle()), this.partitions.drained()]);
+    if (!wasQuiet) await Promise.all(executors.map((executor) => executor.runShutdown()));
+  }
+
+  /** Commits what was processed, then leaves the group and disconnects; never rejects. */
+  async finish(): Promise<void> {
+    await this.committer.flush();
+    this.committer.close();
+    await this.supervisor.stop();
+    this.partitions.clear();
+    this.joined = false;
+    this.states.to('stopped');
+  }
+
+  private handlers(): ConsumerClientHandlers {
+    return {
+      polled: () => this.polled(),
+      batch: (batch) => this.batch(batch),
+      revoked: (partitions) => this.partitions.revoked(partitions),
+      assigned: (partitions) => this.assigned(partitions),
+      warning: (error) => this.warning(error),
+      crashed: (error) => this.crashed(error),
+    };
+  }
+
+  private polled(): void {
+    this.lastPollAt = Date.now();
+    this.deps.monitor.instrument('connection.listener.fetch_loop', this.eventBase);
+  }
+
+  private batch(batch: FetchedBatch): void {
+    this.lastPollAt = Date.now();
+    const { monitor } = this.deps;
+    if (monitor.listens('connection.listener.fetch_loop.received')) {
+      monitor.instrument('connection.listener.fetch_loop.received', {
+        ...this.eventBase,
+        topic: batch.topic,
+        partition: batch.partition,
+        messagesCount: batch.messages.length,
+        highWatermark: batch.highWatermark,
+      });
+    }
+    this.partitions.get(batch)?.accept(batch);
+  }
+
+  private assigned(partitions: TopicPartition[]): void {
+    this.joined = true;
+    this.lastError = undefined;
+    for (const { topic } of partitions) this.missingTopics.delete(topic);
+    const { added, lost, created } = this.partitions.assigned(partitions);
+    // Quiet or stopping: a partition that arrives now is held paused, never processed.
+    if (!this.states.accepting) for (const executor of created) void executor.settle();
+    if (lost.length > 0)
+      this.deps.monitor.instrument('rebalance.partitions_revoked', { ...this.eventBase, partitions: lost });
+    if (added.length > 0)
+      this.deps.monitor.instrument('rebalance.partitions_assigned', { ...this.eventBase, partitions: added });
+    void this.committer.flush();
+  }
+
+  private warning(error: KafkaClientError): void {
+    if (error.code === 'UNKNOWN_TOPIC_OR_PARTITION' && error.topic && !this.missingTopics.has(error.topic)) {
+      this.missingTopics.add(error.topic);
+      this.logger.warn(error.summary);
+    }
+    this.report(error, false);
+  }
+
+  private crashed(error: KafkaClientError): void {
+    this.joined = false;
+    this.lastError = error.summary;
+    const lost = this.partitions.loseAll();
+    if (lost.length > 0)
+      this.deps.monitor.instrument('rebalance.partitions_revoked', { ...this.eventBase, partitions: lost });
+    this.report(error, !error.retriable);
+    if (error.retriable) {
+      this.startedAt = Date.now();
+      this.supervisor.reconnect();
+    } else this.crash(error);
+  }
+
+  private report(error: KafkaClientError, fatal: boolean): void {
+    if (fatal || !error.topic) this.lastError = error.summary;
+    this.deps.monitor.instrument('error.occurred', {
+      ...this.eventBase,
+      type: 'connection.client.error',
+      error,
+      fatal,
+      hint: error.hint,
+      ...(error.topic ? { topic: error.topic } : {}),
+      ...(error.partition !== undefined ? { partition: error.partition } : {}),
+    });
+  }
+
+  private crash(error: KafkaClientError): void {
+    if (!this.states.to('crashed')) return;
+    this.lastError = error.summary;
+    // A dead client may still hold connections or timers: it is stopped now, not at app shutdown.
+    void this.supervisor.dismiss();
+    this.deps.onFatal(error);
+  }
+
+  private createExecutor(
+    partition: TopicPartition,
+    predecessor?: Promise<void>,
+  ): PartitionExecutor | undefined {
+    const route = this.routes.get(partition.topic);
+    if (!route) return undefined;
+    return new PartitionExecutor(
+      {
+        route,
+        subscriptionGroup: this.group.id,
+        client: () => this.supervisor.client,
+        pool: this.deps.pool,
+        jobs: this.deps.jobs,
+        monitor: this.deps.monitor,
+        committer: this.committer,
+        deadLetters: this.deps.deadLetters,
+        budget: this.deps.budget,
+        logger: this.logger,
+      },
+      partition,
+      predecessor,
+    );
+  }
+
+  private emitStatistics(): void {
+    const partitions: PartitionStatistics[] = [];
+    for (const executor of this.partitions.all()) {
+      const { offset, highWatermark } = executor.snapshot();
+      if (offset === undefined || highWatermark < 0) continue;
+      partitions.push({
+        topic: executor.topic,
+        partition: executor.partition,
+        offset,
+        committedOffset: this.committer.committedOffset(executor),
+        highWatermark,
+        lag: Math.max(0, highWatermark - offset),
+      });
+    }
+    this.deps.monitor.instrument('statistics.emitted', { ...this.eventBase, partitions });
+  }
+}
