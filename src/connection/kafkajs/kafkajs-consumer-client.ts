@@ -196,6 +196,8 @@ export class KafkajsConsumerClient implements ConsumerClient {
         this.commitNow = undefined;
         // kafkajs is eager: at every join all of the old assignment is gone, positions included.
         const { revoked, staleSeeks } = this.gate.assign(assignment);
+        // kafkajs's own pause set outlives the revoke: a partition comes back paused unless resumed.
+        this.session?.resume(assignment);
         this.handlers?.revoked(revoked);
         this.handlers?.assigned(assignment);
         if (staleSeeks.length > 0) void this.seekToCommitted(staleSeeks);

@@ -46,11 +46,18 @@ function capped(work: Promise<unknown> | undefined, ms: number): Promise<unknown
  */
 export class KafkajsSession {
   private readonly consumer: Consumer;
-  private running?: Promise<void>;
   private stopping = false;
   private stopped?: Promise<void>;
+  /** The stop sequence ran to its end: anything still fetching is a restart that outlived it. */
+  private left = false;
+  private joining = false;
+  private joinWaiters: (() => void)[] = [];
 
-  constructor(settings: ConsumerClientSettings, mapped: KafkajsSettings, events: SessionEvents) {
+  constructor(
+    settings: ConsumerClientSettings,
+    mapped: KafkajsSettings,
+    private readonly events: SessionEvents,
+  ) {
     const kafka = new Kafka({
       clientId: settings.clientId,
       ...mapped.client,
@@ -76,6 +83,18 @@ export class KafkajsSession {
       names.FETCH,
       live(() => events.polled()),
     );
+    // Whether kafkajs is (re)joining: a stop then waits for the join to end, or kafkajs would
+    // finish it after the stop, joined but never leaving (kafkajs#1639).
+    this.consumer.on(names.FETCH_START, () => this.joinEnded());
+    this.consumer.on(names.CRASH, ({ payload }) => {
+      if (payload.restart) this.joining = true;
+      else this.joinEnded();
+    });
+    this.consumer.on(names.FETCH, () => {
+      // Its crash-restart timer is armed after awaits a stop can fall between: a consumer that
+      // restarted after the stop is stopped again once it fetches (then its runner can be stopped).
+      if (this.left) void this.consumer.disconnect().catch(() => undefined);
+    });
     this.consumer.on(
       names.GROUP_JOIN,
       live(({ payload }) => {
@@ -106,6 +125,13 @@ export class KafkajsSession {
 
   private readonly eachBatch: (payload: EachBatchPayload) => Promise<void>;
 
+  private joinEnded(): void {
+    this.joining = false;
+    const waiters = this.joinWaiters;
+    this.joinWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   /** Connects and subscribes; the join runs on in the background. Rejects when connecting fails. */
   async start(subscriptions: ConsumerClientSettings['subscriptions']): Promise<void> {
     await this.consumer.connect();
@@ -114,12 +140,19 @@ export class KafkajsSession {
       if (topics.length > 0) await this.consumer.subscribe({ topics, fromBeginning });
       if (this.stopping) return;
     }
-    this.running = this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: this.eachBatch,
-    });
+    this.joining = true;
+    // Not awaited: kafkajs resolves it only after the first join, which a stop must not wait behind.
+    this.consumer
+      .run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: this.eachBatch,
+      })
+      .catch((error: Error) => {
+        this.joinEnded();
+        if (!this.stopping) this.events.crashed(error, false);
+      });
   }
 
   pause(partitions: TopicPartition[]): void {
@@ -156,8 +189,10 @@ export class KafkajsSession {
   stop(): Promise<void> {
     this.stopping = true;
     this.stopped ??= (async () => {
-      await capped(this.running, JOIN_WAIT_MS);
+      if (this.joining)
+        await capped(new Promise<void>((resolve) => this.joinWaiters.push(resolve)), JOIN_WAIT_MS);
       await capped(this.consumer.disconnect(), DISCONNECT_TIMEOUT_MS);
+      this.left = true;
     })();
     return this.stopped;
   }
