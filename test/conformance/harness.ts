@@ -59,6 +59,6 @@ export interface ConformanceHarness {
   conflictingMember?(groupId: string): Promise<Undo>;
   /** Settings with which no connection can be made. */
   unreachableKafka?(): KafkaSettings;
-  /** Timers the driver keeps alive (0 when every client is stopped). */
-  liveTimers?(): number;
+  /** Timers (and waits) the driver keeps alive for this client: 0 once it is stopped. */
+  liveTimers?(client: ConsumerClient): number;
 }

@@ -69,6 +69,6 @@ export function inMemoryHarness(): ConformanceHarness {
       return { undo: async () => remove() };
     },
     unreachableKafka: () => ({ 'bootstrap.servers': 'localhost:1' }),
-    liveTimers: () => kafka.liveTimers + kafka.idleWaiters,
+    liveTimers: (client) => asInMemory(client).liveTimers,
   };
 }

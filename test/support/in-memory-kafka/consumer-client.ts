@@ -54,6 +54,7 @@ export class InMemoryConsumerClient implements ConsumerClient, GroupMemberHandle
   private readonly owned = new Map<string, OwnedPartition>();
   private readonly warnedMissing = new Set<string>();
   private cancelNext?: () => void;
+  private stopWaiting?: () => void;
   private idle = false;
   private rotation = 0;
   private stopping?: Promise<void>;
@@ -67,6 +68,11 @@ export class InMemoryConsumerClient implements ConsumerClient, GroupMemberHandle
     this.topics = settings.subscriptions.map((s) => s.topic);
     this.group = kafka.group(settings.groupId);
     this.untrack = kafka.track(this.timers);
+  }
+
+  /** Timers and data waits this client keeps: 0 once it is stopped or crashed. */
+  get liveTimers(): number {
+    return this.timers.count + (this.stopWaiting ? 1 : 0);
   }
 
   get live(): boolean {
@@ -219,12 +225,18 @@ export class InMemoryConsumerClient implements ConsumerClient, GroupMemberHandle
       this.cancelNext = this.timers.soon(() => this.turn());
       return;
     }
-    const stopWaiting = this.kafka.onData(() => this.wake());
+    const stopWaiting = this.kafka.onData(() => {
+      this.stopWaiting = undefined;
+      this.wake();
+    });
+    this.stopWaiting = stopWaiting;
     const cancelTimer = this.timers.after(this.settings.maxWaitTime, () => {
+      this.stopWaiting = undefined;
       stopWaiting();
       this.turn();
     });
     this.cancelNext = () => {
+      this.stopWaiting = undefined;
       stopWaiting();
       cancelTimer();
     };
