@@ -54,9 +54,9 @@ export class InMemoryKafka {
     this.maxBatchMessages = options.maxBatchMessages ?? 100;
   }
 
-  /** Timers alive in the cluster and every client of it: 0 once everything is stopped. */
+  /** Timers and data waits alive in the cluster and its clients: 0 once everything stopped and settled. */
   get liveTimers(): number {
-    let count = this.timers.count;
+    let count = this.timers.count + this.dataWaiters.size;
     for (const timers of this.clientTimers) count += timers.count;
     return count;
   }
@@ -216,11 +216,6 @@ export class InMemoryKafka {
   onData(wake: () => void): () => void {
     this.dataWaiters.add(wake);
     return () => this.dataWaiters.delete(wake);
-  }
-
-  /** Clients waiting for data: 0 once everything is stopped. */
-  get idleWaiters(): number {
-    return this.dataWaiters.size;
   }
 
   checkBootstrap(servers: unknown, what: string): void {
