@@ -1,9 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import kafkajs, { CompressionTypes } from 'kafkajs';
 import type { CodecLoad } from './codec.js';
 import { lz4Codec } from './lz4-codec.js';
 import { snappyCodec } from './snappy-codec.js';
 import { zstdCodec } from './zstd-codec.js';
+
+// Node's ESM named-export detection misses CompressionCodecs in kafkajs's CommonJS index.
+const { CompressionCodecs } = kafkajs;
 
 /** librdkafka's `compression.type` values, as kafkajs numbers them. */
 export const COMPRESSION_TYPES: Readonly<Record<string, CompressionTypes>> = {
