@@ -29,21 +29,25 @@ class Received {
   }
 }
 
-function recordingConsumer(topic: string, options: Parameters<typeof Consumer>[1] = {}): Type<BaseConsumer> {
-  @Consumer(topic, options)
-  class RecordingConsumer extends BaseConsumer<{ n: number }> {
-    constructor(private readonly received: Received) {
-      super();
-    }
-
-    async consume(messages: Messages<{ n: number }>): Promise<void> {
-      const seen = this.received.byTopic.get(this.topic) ?? new Set<number>();
-      this.received.byTopic.set(this.topic, seen);
-      for (const message of messages) seen.add(message.payload.n);
-    }
+/** Records the n's of every message of the topics a subclass is routed to. */
+@Injectable()
+class RecordingConsumer extends BaseConsumer<{ n: number }> {
+  constructor(private readonly received: Received) {
+    super();
   }
-  Object.defineProperty(RecordingConsumer, 'name', { value: `Recording_${topic.replace(/\W/g, '_')}` });
-  return RecordingConsumer;
+
+  async consume(messages: Messages<{ n: number }>): Promise<void> {
+    const seen = this.received.byTopic.get(this.topic) ?? new Set<number>();
+    this.received.byTopic.set(this.topic, seen);
+    for (const message of messages) seen.add(message.payload.n);
+  }
+}
+
+/** A RecordingConsumer routed to `topics`, a class of its own for each app. */
+function routedTo(topics: string[], options: Parameters<typeof Consumer>[1] = {}): Type<BaseConsumer> {
+  class Routed extends RecordingConsumer {}
+  Consumer(topics, options)(Routed);
+  return Routed;
 }
 
 const apps: INestApplication[] = [];
@@ -87,7 +91,7 @@ describe('compressed record batches against a real broker', () => {
       true,
     );
 
-    const { received } = await startApp(Object.keys(topics).map((topic) => recordingConsumer(topic)));
+    const { received } = await startApp([routedTo(Object.keys(topics))]);
     await waitFor(
       () => Object.keys(topics).every((topic) => received.count(topic) === 500),
       60_000,
@@ -103,7 +107,7 @@ describe('compressed record batches against a real broker', () => {
     async (codec) => {
       const topic = uniqueName(`produce-${codec}`);
       await createTopic(topic, 2);
-      const { app, received } = await startApp([recordingConsumer(topic)], {
+      const { app, received } = await startApp([routedTo([topic])], {
         kafka: { 'compression.type': codec },
       });
       await app
@@ -119,12 +123,9 @@ describe('compressed record batches against a real broker', () => {
     const topic = uniqueName('dlq-compression');
     const dlq = `${topic}.dlq`;
     await Promise.all([createTopic(topic, 1), createTopic(dlq, 1)]);
-    const { app } = await startApp(
-      [recordingConsumer(topic, { deadLetterQueue: { topic: dlq, maxRetries: 0 } })],
-      {
-        kafka: { 'compression.type': 'lz4' },
-      },
-    );
+    const { app } = await startApp([routedTo([topic], { deadLetterQueue: { topic: dlq, maxRetries: 0 } })], {
+      kafka: { 'compression.type': 'lz4' },
+    });
     await app.get(KarafkaProducer).produce({ topic, payload: '{not json'.repeat(100) });
     await waitFor(() => storedCodecs(dlq).size > 0, 30_000, 'the dead letter copy');
     expect(storedCodecs(dlq)).toEqual(new Set(['lz4']));

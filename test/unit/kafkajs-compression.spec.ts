@@ -76,22 +76,22 @@ describe('compression codecs', () => {
     );
   });
 
-  it('lz4 reads a frame the reference lz4 CLI wrote (content checksum on)', async () => {
-    const frame = Buffer.from(
+  // Frames the reference CLIs wrote from a pipe, of '{"n":1}{"n":2}{"n":3}hello hello hello hello'.
+  it.each([
+    [
+      'lz4',
+      'the lz4 CLI (content checksum on)',
+      lz4Codec,
       '04224d186440a71f000000717b226e223a317d07001232070088337d68656c6c6f2006005068656c6c6f00000000439908c4',
-      'hex',
-    );
-    expect((await available(lz4Codec).decompress(frame)).toString()).toBe(
-      '{"n":1}{"n":2}{"n":3}hello hello hello hello',
-    );
-  });
-
-  it('zstd reads a streamed frame without content size, as the Java client writes them (zstd CLI from a pipe)', async () => {
-    const frame = Buffer.from(
+    ],
+    [
+      'zstd',
+      'the zstd CLI, without content size, as the Java client streams them',
+      zstdCodec,
       '28b52ffd0458ed0000a87b226e223a317d7b226e223a32337d68656c6c6f20020029931356be434e50ff',
-      'hex',
-    );
-    expect((await available(zstdCodec).decompress(frame)).toString()).toBe(
+    ],
+  ])('%s reads a frame written by %s', async (_name, _writer, load, hex) => {
+    expect((await available(load).decompress(Buffer.from(hex, 'hex'))).toString()).toBe(
       '{"n":1}{"n":2}{"n":3}hello hello hello hello',
     );
   });
