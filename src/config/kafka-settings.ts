@@ -36,6 +36,7 @@ export const KNOWN_KAFKA_SETTINGS: Readonly<Record<string, KafkaSettingKind>> = 
   'reconnect.backoff.ms': 'number',
   'reconnect.backoff.max.ms': 'number',
   'statistics.interval.ms': 'number',
+  'compression.type': 'string',
   'group.instance.id': 'string',
   'partition.assignment.strategy': 'string',
   'allow.auto.create.topics': 'boolean',
@@ -73,6 +74,7 @@ const KAFKAJS_NAMES: Record<string, string> = {
   requestTimeout: 'socket.timeout.ms',
   connectionTimeout: 'socket.connection.setup.timeout.ms',
   retry: 'retry.backoff.ms',
+  compression: 'compression.type',
 };
 
 /** Checks keys and value types of a `kafka` block; `path` is where it sits in the options. */

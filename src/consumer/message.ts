@@ -58,6 +58,8 @@ export class Message<T = unknown> {
     if (this.parseError) throw this.parseError;
     if (this.parsed === UNPARSED) {
       try {
+        // A batch the client could not decode fails like a malformed payload: retried, then the DLQ.
+        if (this.raw.undecodable) throw this.raw.undecodable;
         this.parsed = this.deserializer({
           rawPayload: this.raw.value,
           headers: this.raw.headers,

@@ -9,6 +9,7 @@ import type {
   ProducerClient,
   ProducerClientSettings,
 } from '../kafka-client.js';
+import { installKafkajsCodecs } from './compression/index.js';
 import { KafkajsAdminClient } from './kafkajs-admin-client.js';
 import { KafkajsConsumerClient } from './kafkajs-consumer-client.js';
 import { KafkajsProducerClient } from './kafkajs-producer-client.js';
@@ -21,6 +22,7 @@ export class KafkajsClientFactory implements KafkaClientFactory {
   private readonly oauthBearerProvider?: () => Promise<{ value: string }>;
 
   constructor(tokenProvider?: () => Promise<OAuthToken>) {
+    installKafkajsCodecs();
     if (tokenProvider) this.oauthBearerProvider = async () => ({ value: (await tokenProvider()).token });
   }
 

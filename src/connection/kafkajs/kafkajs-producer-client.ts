@@ -1,4 +1,4 @@
-import { CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { ProducedMessage, ProducerClient, ProducerClientSettings } from '../kafka-client.js';
 import { nestLogCreator } from './kafkajs-logger.js';
 import type { KafkajsSettings } from './kafkajs-settings.js';
@@ -31,7 +31,7 @@ export class KafkajsProducerClient implements ProducerClient {
       topic,
       acks: -1,
       timeout: this.mapped.requestTimeout,
-      compression: CompressionTypes.None,
+      compression: this.mapped.compression,
       messages: messages.map((message) => ({
         key: message.key ?? null,
         value: message.value,

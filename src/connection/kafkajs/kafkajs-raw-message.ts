@@ -1,5 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { RawHeaders, RawMessage } from '../kafka-client.js';
+import { undecodableError } from './compression/index.js';
 
 /**
  * A kafkajs message seen as a RawMessage. Offsets and timestamps are parsed when read, not
@@ -27,5 +28,9 @@ export class KafkajsRawMessage implements RawMessage {
 
   get timestamp(): number {
     return Number(this.source.timestamp);
+  }
+
+  get undecodable(): Error | undefined {
+    return undecodableError(this.source);
   }
 }

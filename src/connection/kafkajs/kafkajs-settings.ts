@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { ConsumerConfig, KafkaConfig, SASLOptions } from 'kafkajs';
+import type { CompressionTypes, ConsumerConfig, KafkaConfig, SASLOptions } from 'kafkajs';
 import { didYouMean } from '../../config/did-you-mean.js';
 import { KNOWN_KAFKA_SETTINGS } from '../../config/kafka-settings.js';
 import { KarafkaConfigError } from '../../config/karafka-config.error.js';
 import type { KafkaSettingKind, KafkaSettings } from '../kafka-client.js';
+import { COMPRESSION_TYPES, compressionUnavailable } from './compression/index.js';
 
 const LIBRDKAFKA_CLIENTS = 'a librdkafka-based client (@confluentinc/kafka-javascript or node-rdkafka)';
 
@@ -46,6 +47,8 @@ export interface KafkajsSettings {
   consumer: Omit<ConsumerConfig, 'groupId'>;
   /** Producer/admin ack timeout. */
   requestTimeout?: number;
+  /** What the producer compresses its record batches with (`compression.type`). */
+  compression: CompressionTypes;
 }
 
 /** Names a key where the user wrote it, e.g. `kafka['sasl.mechanisms']`. */
@@ -198,7 +201,32 @@ export function toKafkajsSettings(
   const retry = retryOptions(at, number('retry.backoff.ms'), number('reconnect.backoff.ms'));
   assign(retry, 'maxRetryTime', 'reconnect.backoff.max.ms');
   if (Object.keys(retry).length > 0) client.retry = retry;
-  return { client, consumer, requestTimeout: number('request.timeout.ms') };
+  return {
+    client,
+    consumer,
+    requestTimeout: number('request.timeout.ms'),
+    compression: compressionType(settings, at),
+  };
+}
+
+function compressionType(settings: KafkaSettings, at: At): CompressionTypes {
+  const name = String(settings['compression.type'] ?? 'none').toLowerCase();
+  if (!Object.hasOwn(COMPRESSION_TYPES, name)) {
+    throw new KarafkaConfigError(
+      at('compression.type'),
+      `"${settings['compression.type']}" is not a compression type`,
+      `use one of ${Object.keys(COMPRESSION_TYPES).join(', ')}`,
+    );
+  }
+  const unavailable = compressionUnavailable(name);
+  if (unavailable) {
+    throw new KarafkaConfigError(
+      at('compression.type'),
+      `${name} compression is unavailable: ${unavailable}`,
+      `choose another compression.type, or fix the install`,
+    );
+  }
+  return COMPRESSION_TYPES[name];
 }
 
 function sslOptions(settings: KafkaSettings, at: At): NonNullable<KafkaConfig['ssl']> {

@@ -54,6 +54,19 @@ export function kafkaVersion() {
   return match[1].trim();
 }
 
+/**
+ * The directory of the harness's Kafka jars (kafka-clients and its snappy, lz4 and zstd codecs
+ * among them), for tests that run the Java client: `java -cp "<dir>/*" ...`.
+ */
+export function kafkaLibs() {
+  const { libs } = paths();
+  if (!existsSync(join(libs, '.complete')))
+    throw new Error(
+      `the harness's Kafka jars are not in ${libs} yet: run \`npm run kafka:start\` once to fetch them`,
+    );
+  return libs;
+}
+
 function ports() {
   const port = (key, fallback) => {
     const name = PORT_ENV[key];

@@ -22,3 +22,5 @@ export interface HarnessConnectionInfo {
 export function connectionInfo(): HarnessConnectionInfo | null;
 /** A topic or group name no other test uses. */
 export function uniqueName(prefix: string): string;
+/** The harness's Kafka jars directory, for running the Java client: `java -cp "<dir>/*"`. */
+export function kafkaLibs(): string;

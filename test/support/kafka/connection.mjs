@@ -3,6 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
+export { kafkaLibs } from './broker.mjs';
+
 /** Bootstrap servers, 'host:port[,host:port]'. */
 export function brokers() {
   const value = process.env.KAFKA_BROKERS;
