@@ -12,7 +12,7 @@ import { toKafkaClientError } from './kafkajs-errors.js';
 import { nestLogCreator } from './kafkajs-logger.js';
 import { installOffsetResetWithoutCommit, onOffsetReset } from './kafkajs-offset-reset.js';
 import { KafkajsPartitionGate } from './kafkajs-partition-gate.js';
-import { KafkajsSession, type CommitFn, type SessionEvents } from './kafkajs-session.js';
+import { KafkajsSession, type SessionEvents } from './kafkajs-session.js';
 import type { KafkajsSettings } from './kafkajs-settings.js';
 
 /** Errors of a commit that mean "this member's generation is stale", not "try again" (kafkajs's names). */
@@ -41,7 +41,6 @@ export class KafkajsConsumerClient implements ConsumerClient {
   private readonly gate = new KafkajsPartitionGate();
   private admin?: Admin;
   private memberId?: string;
-  private commitNow?: CommitFn;
   private missing = new Set<string>();
   private missingTimer?: NodeJS.Timeout;
   private stopping = false;
@@ -86,22 +85,18 @@ export class KafkajsConsumerClient implements ConsumerClient {
   }
 
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
-    const commitNow = this.commitNow;
-    if (!commitNow) throw new OwnershipUncertainError('no batch fetched in this generation yet');
-    const topics = new Map<string, { partition: number; offset: string }[]>();
-    for (const { topic, partition, offset } of offsets) {
-      if (offset < 0) continue; // never a negative offset: Kafka would keep it as the group's position
-      let partitions = topics.get(topic);
-      if (!partitions) topics.set(topic, (partitions = []));
-      partitions.push({ partition, offset: String(offset) });
-    }
-    if (topics.size === 0) return;
+    const session = this.session;
+    if (!session?.joined) throw new OwnershipUncertainError('not a member of the group now');
+    // Never a negative offset: Kafka would keep it as the group's position.
+    const positive = offsets.filter(({ offset }) => offset >= 0);
+    if (positive.length === 0) return;
     try {
-      await commitNow({ topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) });
+      await session.commit(positive);
     } catch (error) {
-      const type = (error as { type?: string }).type;
-      if (type && OWNERSHIP_ERRORS.has(type)) throw new OwnershipUncertainError(`commit refused: ${type}`);
-      throw toKafkaClientError(error, { unknownIsRetriable: true });
+      const described = toKafkaClientError(error, { unknownIsRetriable: true });
+      if (described.code && OWNERSHIP_ERRORS.has(described.code))
+        throw new OwnershipUncertainError(`commit refused: ${described.code}`);
+      throw described;
     }
   }
 
@@ -112,7 +107,6 @@ export class KafkajsConsumerClient implements ConsumerClient {
       this.unsubscribeResets();
       const session = this.session;
       this.session = undefined;
-      this.commitNow = undefined;
       await session?.stop();
       await this.admin?.disconnect().catch(() => undefined);
       this.gate.revokeAll();
@@ -184,7 +178,6 @@ export class KafkajsConsumerClient implements ConsumerClient {
 
   private revokeAll(): void {
     const revoked = this.gate.revokeAll();
-    this.commitNow = undefined;
     if (revoked.length > 0) this.handlers?.revoked(revoked);
   }
 
@@ -193,19 +186,17 @@ export class KafkajsConsumerClient implements ConsumerClient {
       polled: () => this.handlers?.polled(),
       joined: (memberId, assignment) => {
         this.memberId = memberId;
-        this.commitNow = undefined;
         // kafkajs is eager: at every join all of the old assignment is gone, positions included.
         const { revoked, staleSeeks } = this.gate.assign(assignment);
         // kafkajs's own pause set outlives the revoke: a partition comes back paused unless resumed.
         this.session?.resume(assignment);
-        this.handlers?.revoked(revoked);
+        if (revoked.length > 0) this.handlers?.revoked(revoked);
         this.handlers?.assigned(assignment);
         if (staleSeeks.length > 0) void this.seekToCommitted(staleSeeks);
       },
-      fetched: (partition, stale, highWatermark, messages, commit) => {
+      fetched: (partition, stale, highWatermark, messages) => {
         const admission = this.gate.admit(partition, stale);
         if (!admission.deliver) return false;
-        this.commitNow = commit;
         this.handlers?.batch({ ...partition, highWatermark, messages, resetFrom: admission.resetFrom });
         return true;
       },

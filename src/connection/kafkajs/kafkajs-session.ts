@@ -1,20 +1,23 @@
 import { Kafka, logLevel, type Consumer, type EachBatchPayload } from 'kafkajs';
-import type { ConsumerClientSettings, TopicPartition } from '../kafka-client.js';
+import type { ConsumerClientSettings, TopicPartition, TopicPartitionOffset } from '../kafka-client.js';
 import { nestLogCreator } from './kafkajs-logger.js';
 import { KafkajsRawMessage } from './kafkajs-raw-message.js';
 import type { KafkajsSettings } from './kafkajs-settings.js';
 import { subscriptionAwareRoundRobin } from './subscription-aware-assigner.js';
 
 const DISCONNECT_TIMEOUT_MS = 10_000;
-/** How long a stop waits for a group join in flight before it disconnects anyway. */
-const JOIN_WAIT_MS = 30_000;
+/**
+ * kafkajs's rebalance timeout (max.poll.interval.ms) when not set: no join lasts longer, since
+ * the broker then completes the rebalance without the members that did not rejoin.
+ */
+const DEFAULT_REBALANCE_TIMEOUT_MS = 60_000;
 /**
  * Cap of one fetch long poll. Fetching is decoupled from processing, so a long poll buys nothing
  * but latency: stop waits for the poll in flight, and a resumed partition waits for the next one.
  */
 const MAX_LONG_POLL_MS = 500;
 
-export type CommitFn = EachBatchPayload['commitOffsetsIfNecessary'];
+type CommitFn = EachBatchPayload['commitOffsetsIfNecessary'];
 
 /** What a session reports to its client, in kafkajs's terms still. */
 export interface SessionEvents {
@@ -26,7 +29,6 @@ export interface SessionEvents {
     stale: boolean,
     highWatermark: number,
     messages: KafkajsRawMessage[],
-    commit: CommitFn,
   ): boolean;
   crashed(error: Error, willRestart: boolean): void;
 }
@@ -51,13 +53,19 @@ export class KafkajsSession {
   /** The stop sequence ran to its end: anything still fetching is a restart that outlived it. */
   private left = false;
   private joining = false;
+  /** From the first fetch after a join to a crash or stop: commits reach the group's current generation. */
+  joined = false;
+  /** The eachBatch payload's commit: immediate, never retried, valid for this runner's every generation. */
+  private commitNow?: CommitFn;
   private joinWaiters: (() => void)[] = [];
+  private readonly rebalanceTimeout?: number;
 
   constructor(
     settings: ConsumerClientSettings,
     mapped: KafkajsSettings,
     private readonly events: SessionEvents,
   ) {
+    this.rebalanceTimeout = mapped.consumer.rebalanceTimeout;
     const kafka = new Kafka({
       clientId: settings.clientId,
       ...mapped.client,
@@ -85,11 +93,20 @@ export class KafkajsSession {
     );
     // Whether kafkajs is (re)joining: a stop then waits for the join to end, or kafkajs would
     // finish it after the stop, joined but never leaving (kafkajs#1639).
-    this.consumer.on(names.FETCH_START, () => this.joinEnded());
+    // Fetching means joined with the runner running: before that kafkajs drops commits silently.
+    this.consumer.on(names.FETCH_START, () => {
+      this.joined = !this.stopping;
+      this.joinEnded();
+    });
     this.consumer.on(names.CRASH, ({ payload }) => {
+      // A crash ends the runner and its consumer group: their commit goes with them.
+      this.joined = false;
+      this.commitNow = undefined;
       if (payload.restart) this.joining = true;
       else this.joinEnded();
     });
+    // A rebalance kafkajs noticed: commits are refused until it fetches again.
+    this.consumer.on(names.REBALANCING, () => (this.joined = false));
     this.consumer.on(names.FETCH, () => {
       // Its crash-restart timer is armed after awaits a stop can fall between: a consumer that
       // restarted after the stop is stopped again once it fetches (then its runner can be stopped).
@@ -116,8 +133,8 @@ export class KafkajsSession {
         isStale(),
         Number(batch.highWatermark),
         batch.messages.map((message) => new KafkajsRawMessage(message)),
-        commitOffsetsIfNecessary,
       );
+      if (delivered) this.commitNow = commitOffsetsIfNecessary;
       // Moves the fetch position (past trailing control records too); commits stay explicit.
       if (delivered) resolveOffset(batch.lastOffset());
     };
@@ -173,6 +190,21 @@ export class KafkajsSession {
     }
   }
 
+  /** Commits now: through the payload's commit when a batch came in this runner, else kafkajs's retried one. */
+  async commit(offsets: TopicPartitionOffset[]): Promise<void> {
+    const topics = new Map<string, { partition: number; offset: string }[]>();
+    for (const { topic, partition, offset } of offsets) {
+      let partitions = topics.get(topic);
+      if (!partitions) topics.set(topic, (partitions = []));
+      partitions.push({ partition, offset: String(offset) });
+    }
+    if (this.commitNow) {
+      await this.commitNow({ topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) });
+      return;
+    }
+    await this.consumer.commitOffsets(offsets.map((o) => ({ ...o, offset: String(o.offset) })));
+  }
+
   seek(partition: TopicPartition, offset: number): void {
     try {
       this.consumer.seek({ ...partition, offset: String(offset) });
@@ -184,13 +216,19 @@ export class KafkajsSession {
   /**
    * Leaves the group and disconnects; idempotent. A stop during the first join would leave
    * kafkajs's join running on (kafkajs#1639: it joins, fetches and holds partitions with nobody
-   * to stop it), so the join in flight is waited for first, then the consumer disconnects.
+   * to stop it, or joined on the broker and never leaving), so a join in flight is waited for
+   * first (no longer than the rebalance timeout, after which the broker ends any rebalance),
+   * then the consumer leaves and disconnects.
    */
   stop(): Promise<void> {
     this.stopping = true;
+    this.joined = false;
     this.stopped ??= (async () => {
       if (this.joining)
-        await capped(new Promise<void>((resolve) => this.joinWaiters.push(resolve)), JOIN_WAIT_MS);
+        await capped(
+          new Promise<void>((resolve) => this.joinWaiters.push(resolve)),
+          (this.rebalanceTimeout ?? DEFAULT_REBALANCE_TIMEOUT_MS) + 5_000,
+        );
       await capped(this.consumer.disconnect(), DISCONNECT_TIMEOUT_MS);
       this.left = true;
     })();
