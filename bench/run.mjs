@@ -106,12 +106,16 @@ const kafka = new Kafka({
   clientId: 'bench',
   brokers: broker.brokers.split(','),
   logLevel: logLevel.NOTHING,
+  // The first write to 1,000 new partitions takes about 30 s here: past kafkajs's default 30 s the
+  // request would be sent again.
+  requestTimeout: 120_000,
 });
 /** Topics this run created or reused: deleted at the end unless --keep-topics. */
 const createdTopics = [];
 
 async function withAdmin(fn) {
-  const admin = kafka.admin();
+  // Retries for about 2 minutes: a busy broker takes a while to elect leaders for 1,000 partitions.
+  const admin = kafka.admin({ retry: { retries: 10 } });
   await admin.connect();
   try {
     return await fn(admin);
@@ -121,13 +125,13 @@ async function withAdmin(fn) {
 }
 
 async function createTopic(topic, partitions) {
+  createdTopics.push(topic); // before the wait for leaders, which may fail after the topic exists
   await withAdmin((admin) =>
     admin.createTopics({
       topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
       waitForLeaders: true,
     }),
   );
-  createdTopics.push(topic);
 }
 
 async function deleteTopics() {
@@ -141,7 +145,12 @@ function payload(n, extra = {}, size = SIZE) {
 }
 
 async function seed(topic, count, partitions, size = SIZE) {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  // Idempotent: a retried request must not seed a message twice.
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   const started = performance.now();
   try {
@@ -151,7 +160,7 @@ async function seed(topic, count, partitions, size = SIZE) {
         value: payload(start + i, {}, size),
         partition: (start + i) % partitions,
       }));
-      await producer.send({ topic, messages: batch, acks: 1 });
+      await producer.send({ topic, messages: batch });
     }
   } finally {
     await producer.disconnect();
@@ -168,22 +177,31 @@ async function seed(topic, count, partitions, size = SIZE) {
  */
 async function seededTopic(what, partitions, count, size = SIZE) {
   const topic = `bench-${what}-${partitions}x${count}x${size}`;
-  const offsets = await withAdmin(async (admin) =>
-    (await admin.listTopics()).includes(topic) ? admin.fetchTopicOffsets(topic) : undefined,
-  );
-  if (offsets) {
+  /** How many messages the topic holds, or why it is not what this run seeds; undefined if absent. */
+  const content = async (name) => {
+    const offsets = await withAdmin(async (admin) =>
+      (await admin.listTopics()).includes(name) ? admin.fetchTopicOffsets(name) : undefined,
+    );
+    if (!offsets) return undefined;
     const held = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-    if (offsets.length === partitions && held === count && offsets.every((p) => p.low === '0')) {
-      log(`reusing ${topic}: it holds the ${count} messages this run seeds`);
-      createdTopics.push(topic);
-      return topic;
-    }
-    log(`${topic} holds other content: deleting it and seeding a fresh topic`);
+    const same = offsets.length === partitions && held === count && offsets.every((p) => p.low === '0');
+    return { same, what: `${held} messages over ${offsets.length} partitions` };
+  };
+  const kept = await content(topic);
+  if (kept?.same) {
+    log(`reusing ${topic}: it holds the ${count} messages this run seeds`);
+    createdTopics.push(topic);
+    return topic;
+  }
+  if (kept) {
+    log(`${topic} holds ${kept.what}: deleting it and seeding a fresh topic`);
     await withAdmin((admin) => admin.deleteTopics({ topics: [topic] }));
   }
-  const fresh = offsets ? `${topic}-${runId}` : topic;
+  const fresh = kept ? `${topic}-${runId}` : topic;
   await createTopic(fresh, partitions);
   await seed(fresh, count, partitions, size);
+  const seeded = await content(fresh);
+  if (!seeded?.same) throw new Error(`seeding ${fresh} left ${seeded?.what}, not ${count} messages`);
   return fresh;
 }
 
