@@ -1,14 +1,18 @@
 // One measured system per process, so RSS and GC never mix. MODE selects it. Prints JSON lines on
 // stdout: {"ready":true} once the consumer owns its partitions (latency mode), then the result.
 // Plain ESM over the built package (npm run build first): Nest decorators are applied by hand.
+// KARAFKA_LIB (a file URL of another build's dist/index.js) runs that build instead: --compare-ref.
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, Transport } from '@nestjs/microservices';
 import { Kafka, logLevel } from 'kafkajs';
-import { BaseConsumer, Consumer, KarafkaModule, KarafkaMonitor, KarafkaRunner } from 'nestjs-karafka';
 import { FETCH } from './settings.mjs';
+
+const { BaseConsumer, Consumer, KarafkaModule, KarafkaMonitor, KarafkaRunner } = await import(
+  process.env.KARAFKA_LIB ?? 'nestjs-karafka'
+);
 
 const {
   MODE,
@@ -21,9 +25,15 @@ const {
   IO_MS = '0',
   MAX_MESSAGES,
   IDLE_MS = '1000',
+  BATCH_MS = '0',
+  DURATION_MS = '0',
+  INITIAL_OFFSET,
 } = process.env;
 const expected = Number(EXPECTED);
 const ioMs = Number(IO_MS);
+/** Memory section: every batch takes this long, and the run ends this long after its first message. */
+const batchMs = Number(BATCH_MS);
+const durationMs = Number(DURATION_MS);
 const brokers = KAFKA_BROKERS.split(',');
 
 let count = 0;
@@ -38,18 +48,40 @@ const inEngine = [];
 let finish;
 const done = new Promise((resolve) => (finish = resolve));
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts the timed window; with DURATION_MS it ends by itself that long after. */
+function start() {
+  firstAt = performance.now();
+  cpuAtFirst = process.cpuUsage();
+  if (durationMs > 0) setTimeout(end, durationMs).unref();
+}
+
+function end() {
+  if (lastAt) return;
+  lastAt = performance.now();
+  cpuWindow = process.cpuUsage(cpuAtFirst);
+  finish();
+}
+
 /** Counts what user code was handed; the clock starts at the first message, so boot and group join are not timed. */
 function seen(n) {
-  if (count === 0) {
-    firstAt = performance.now();
-    cpuAtFirst = process.cpuUsage();
-  }
+  if (lastAt) return;
+  if (count === 0) start();
   count += n;
-  if (count >= expected && !lastAt) {
-    lastAt = performance.now();
-    cpuWindow = process.cpuUsage(cpuAtFirst);
-    finish();
-  }
+  if (count >= expected) end();
+}
+
+/** Memory section: peaks of the V8 heap and of the memory outside it (Buffers), sampled; RSS once a second. */
+const memory = { peakHeapMb: 0, peakExternalMb: 0, rssMbEachSecond: [] };
+if (durationMs > 0) {
+  let ticks = 0;
+  setInterval(() => {
+    const { heapUsed, external, rss } = process.memoryUsage();
+    memory.peakHeapMb = Math.max(memory.peakHeapMb, heapUsed / 2 ** 20);
+    memory.peakExternalMb = Math.max(memory.peakExternalMb, external / 2 ** 20);
+    if (ticks++ % 10 === 0) memory.rssMbEachSecond.push(Math.round(rss / 2 ** 20));
+  }, 100).unref();
 }
 
 /** Peak resident set size: the kernel's high-water mark, VmHWM. */
@@ -77,6 +109,7 @@ function report(extra = {}) {
     // CPU of this process (every thread, GC included) per message: steadier than wall time on a shared machine.
     cpuUsPerMessage: (cpuWindow.user + cpuWindow.system) / count,
     peakRssMb: peakRssMb(),
+    ...(durationMs > 0 ? memory : {}),
     ...extra,
   });
 }
@@ -104,10 +137,13 @@ async function karafkaApp(topics) {
             seen(messages.size);
           } else if (ioMs > 0) {
             for (const _message of messages) {
-              await new Promise((resolve) => setTimeout(resolve, ioMs));
+              await sleep(ioMs);
               seen(1);
             }
-          } else seen(messages.size);
+          } else {
+            if (batchMs > 0) await sleep(batchMs);
+            seen(messages.size);
+          }
           // No markAsConsumed: the default marks the whole batch once consume returns.
         }
       },
@@ -129,6 +165,7 @@ async function karafkaApp(topics) {
         // The library's defaults (concurrency 5, maxMessages 100) unless a measurement sets them.
         ...(CONCURRENCY ? { concurrency: Number(CONCURRENCY) } : {}),
         ...(MAX_MESSAGES ? { maxMessages: Number(MAX_MESSAGES) } : {}),
+        ...(INITIAL_OFFSET ? { initialOffset: INITIAL_OFFSET } : {}),
         logging: false,
       }),
     ],
@@ -143,12 +180,20 @@ async function joined(app) {
   for (;;) {
     const { listeners } = runner.status();
     if (listeners.length > 0 && listeners.every((l) => l.joined && l.assigned.length > 0)) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 }
 
 if (MODE === 'karafka' || MODE === 'io') {
   const app = await karafkaApp([TOPIC]);
+  await done;
+  report();
+  await app.close();
+} else if (MODE === 'idle') {
+  // The floor: the same subscription from the end of the topic, so nothing is fetched.
+  const app = await karafkaApp([TOPIC]);
+  await joined(app);
+  start();
   await done;
   report();
   await app.close();
@@ -182,7 +227,12 @@ if (MODE === 'karafka' || MODE === 'io') {
   await consumer.connect();
   await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
   // As kafkajs users run eachBatch: auto-resolve, and autoCommit, which commits after every batch.
-  await consumer.run({ eachBatch: async ({ batch }) => seen(batch.messages.length) });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      if (batchMs > 0) await sleep(batchMs);
+      seen(batch.messages.length);
+    },
+  });
   await done;
   report();
   await consumer.disconnect();
@@ -221,7 +271,7 @@ if (MODE === 'karafka' || MODE === 'io') {
   await done;
   const bootToFirstMessageMs = firstAt - bootStarted;
   // Every route got its message; now idle, as an app is when it is told to stop.
-  await new Promise((resolve) => setTimeout(resolve, Number(IDLE_MS)));
+  await sleep(Number(IDLE_MS));
   const stopStarted = performance.now();
   await app.close();
   const stopMs = performance.now() - stopStarted;

@@ -12,8 +12,13 @@ function fmt(n, digits = 0) {
     : 'n/a';
 }
 
-function ratio(a, b) {
-  return a?.perSecond && b?.perSecond ? a.perSecond / b.perSecond : NaN;
+function ratio(a, b, key = 'perSecond') {
+  return a?.[key] && b?.[key] ? a[key] / b[key] : NaN;
+}
+
+/** (a), and (a) on the --compare-ref build when the run had one: `[label suffix, result]` pairs. */
+function karafkas(section, compareRef) {
+  return [['', section.karafka], ...(compareRef ? [[` at ${compareRef.commit}`, section.karafkaRef]] : [])];
 }
 
 /** PASS or MISS against a target; n/a when the measurement did not run. */
@@ -25,25 +30,55 @@ function verdict(value, ok) {
 /** The checks, each `{ name, value, target, verdict }`; `verdict` is empty for figures only reported. */
 export function checks(results) {
   const { karafka, kafkajs, microservices, java, heapCapped, io = {}, latency, lifecycle } = results;
-  const ab = ratio(karafka, kafkajs);
+  const { compareRef, partitions = {} } = results;
   const ac = ratio(karafka, microservices);
   const ioScaling = ratio(io[10], io[1]);
   const rss = karafka?.peakRssMb;
   const capped = heapCapped?.peakRssMb;
   const stop = lifecycle?.stopMs;
-  return [
+  const vsKafkajs = karafkas(results, compareRef).flatMap(([at, a]) => {
+    const ab = ratio(a, kafkajs);
+    return [
+      {
+        name: `a/b (vs raw kafkajs eachBatch)${at}`,
+        value: fmt(ab, 2),
+        target: `>= ${TARGET_A_B}`,
+        verdict: verdict(ab, (v) => v >= TARGET_A_B),
+      },
+      {
+        name: `CPU per message, (a)${at} over (b)`,
+        value: fmt(ratio(a, kafkajs, 'cpuUsPerMessage'), 2),
+        target: 'reported',
+        verdict: '',
+      },
+    ];
+  });
+  const memory = karafkas(partitions, compareRef).flatMap(([at, a]) => [
     {
-      name: 'a/b (vs raw kafkajs eachBatch)',
-      value: fmt(ab, 2),
-      target: `>= ${TARGET_A_B}`,
-      verdict: verdict(ab, (v) => v >= TARGET_A_B),
-    },
-    {
-      name: 'CPU per message, (a) over (b)',
-      value: fmt(karafka?.cpuUsPerMessage / kafkajs?.cpuUsPerMessage, 2),
+      name: `peak RSS over ${fmt(results.settings?.memory?.partitions)} partitions, (a)${at} over raw kafkajs`,
+      value: fmt(ratio(a, partitions.kafkajs, 'peakRssMb'), 2),
       target: 'reported',
       verdict: '',
     },
+    {
+      name: `peak RSS over ${fmt(results.settings?.memory?.partitions)} partitions, (a)${at} over the idle floor`,
+      value: fmt(ratio(a, partitions.idle, 'peakRssMb'), 2),
+      target: 'reported',
+      verdict: '',
+    },
+  ]);
+  return [
+    ...vsKafkajs,
+    ...(compareRef
+      ? [
+          {
+            name: `(a) over (a) at ${compareRef.commit}, messages/s`,
+            value: fmt(ratio(karafka, results.karafkaRef), 2),
+            target: 'reported',
+            verdict: '',
+          },
+        ]
+      : []),
     {
       name: 'a/c (vs @nestjs/microservices)',
       value: fmt(ac, 2),
@@ -104,32 +139,70 @@ export function checks(results) {
       target: 'reported',
       verdict: '',
     },
+    ...memory,
   ];
 }
 
-/** The Markdown tables the run prints and the README shows. */
-export function table(results) {
-  const { karafka, kafkajs, microservices, java, heapCapped, io = {} } = results;
-  const runs = (r) => {
-    if (r?.error) return `error: ${r.error}`;
-    if (!r) return 'not run';
-    return r.runs ? r.runs.map((n) => fmt(n)).join(', ') : 'one run';
-  };
-  const row = (label, r) =>
-    `| ${label} | ${fmt(r?.perSecond)} | ${runs(r)} | ${fmt(r?.cpuUsPerMessage, 2)} | ${fmt(r?.peakRssMb)} |`;
-  const lines = [
-    '| system | messages/s (median) | runs | CPU µs/message | peak RSS MB |',
-    '| --- | ---: | --- | ---: | ---: |',
-    row('(a) nestjs-karafka, pass-through batch consumer', karafka),
-    row('(b) raw kafkajs eachBatch, autoCommit', kafkajs),
-    row('(c) @nestjs/microservices Transport.KAFKA, @EventPattern', microservices),
-    row('(d) Kafka ConsumerPerformance (Java, fetch rate)', java),
-    row('(a) under --max-old-space-size=256', heapCapped),
-    ...[1, 5, 10].map((c) => row(`simulated I/O 1 ms/message, 10 partitions, concurrency ${c}`, io[c])),
+/** A Markdown table of the `[label, result]` rows that ran (or failed); none when nothing ran. */
+function rows(header, cells, entries) {
+  const ran = entries.filter(([, r]) => r);
+  if (ran.length === 0) return [];
+  return [
+    `| system | ${header.join(' | ')} |`,
+    `| --- |${header.map(() => ' ---: |').join('')}`,
+    ...ran.map(([label, r]) => `| ${label} | ${r.error ? `error: ${r.error}` : cells(r).join(' | ')} |`),
     '',
+  ];
+}
+
+/** The Markdown tables the run prints and the README shows: what ran, and the checks it allows. */
+export function table(results) {
+  const { kafkajs, microservices, java, heapCapped, io = {}, compareRef, partitions } = results;
+  const throughput = rows(
+    ['messages/s (median)', 'runs', 'CPU µs/message', 'peak RSS MB'],
+    (r) => [
+      fmt(r.perSecond),
+      r.runs ? r.runs.map((n) => fmt(n)).join(', ') : 'one run',
+      fmt(r.cpuUsPerMessage, 2),
+      fmt(r.peakRssMb),
+    ],
+    [
+      ...karafkas(results, compareRef).map(([at, a]) => [
+        `(a) nestjs-karafka${at}, pass-through batch consumer`,
+        a,
+      ]),
+      ['(b) raw kafkajs eachBatch, autoCommit', kafkajs],
+      ['(c) @nestjs/microservices Transport.KAFKA, @EventPattern', microservices],
+      ['(d) Kafka ConsumerPerformance (Java, fetch rate)', java],
+      ['(a) under --max-old-space-size=256', heapCapped],
+      ...[1, 5, 10].map((c) => [`simulated I/O 1 ms/message, 10 partitions, concurrency ${c}`, io[c]]),
+    ],
+  );
+  return [
+    ...throughput,
+    ...(partitions ? memoryTable(results) : []),
     '| check | value | target | |',
     '| --- | ---: | --- | --- |',
-    ...checks(results).map((c) => `| ${c.name} | ${c.value} | ${c.target} | ${c.verdict} |`),
+    ...checks(results)
+      .filter((c) => !c.value.startsWith('n/a'))
+      .map((c) => `| ${c.name} | ${c.value} | ${c.target} | ${c.verdict} |`),
   ];
-  return lines;
+}
+
+/** The memory section: one row a system, each the highest peaks of its runs. */
+function memoryTable({ partitions, compareRef, settings }) {
+  const { partitions: count, messages, size, seconds, batchMs } = settings.memory;
+  return [
+    `Memory: ${fmt(messages)} messages of ~${fmt(size)} B over ${fmt(count)} partitions, ${batchMs} ms per batch, ${seconds} s a run`,
+    '',
+    ...rows(
+      ['peak RSS MB', 'peak heap MB', 'peak external MB', 'messages consumed'],
+      (r) => [fmt(r.peakRssMb), fmt(r.peakHeapMb), fmt(r.peakExternalMb), fmt(r.messages)],
+      [
+        ...karafkas(partitions, compareRef).map(([at, a]) => [`(a) nestjs-karafka${at}, @Consumer`, a]),
+        ['(b) raw kafkajs eachBatch, autoCommit', partitions.kafkajs],
+        ['idle floor: (a) subscribed from the end, nothing fetched', partitions.idle],
+      ],
+    ),
+  ];
 }

@@ -1,14 +1,15 @@
 // npm run bench [-- --quick] [--messages N] [--partitions P] [--size BYTES] [--runs R]
-//                  [--skip karafka,kafkajs,microservices,java,heap-capped,io,latency,lifecycle]
-//                  [--cpu-prof] [--keep-topics]
+//                  [--skip karafka,kafkajs,microservices,java,heap-capped,io,latency,lifecycle,partitions]
+//                  [--only <the same names>] [--compare-ref <git ref>] [--cpu-prof] [--keep-topics]
+//                  [--memory-mb MB] [--memory-partitions P] [--memory-seconds S] [--memory-runs R]
 // Seeds a topic once, then measures every system from the same data with a fresh group, each in
 // its own process, in rounds (the order rotates, so drift on a shared machine hits all alike).
 // Prints messages/s and the ratios against the baselines of this run; writes bench/results/.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { kafkaVersion, startBroker, stopBroker } from '../test/support/kafka/broker.mjs';
@@ -16,8 +17,9 @@ import { checks, table } from './report.mjs';
 import { FETCH } from './settings.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
 const SYSTEMS = ['karafka', 'kafkajs', 'microservices', 'java'];
-const MEASUREMENTS = [...SYSTEMS, 'heap-capped', 'io', 'latency', 'lifecycle'];
+const MEASUREMENTS = [...SYSTEMS, 'heap-capped', 'io', 'latency', 'lifecycle', 'partitions'];
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +29,12 @@ const { values } = parseArgs({
     size: { type: 'string' },
     runs: { type: 'string' },
     skip: { type: 'string' },
+    only: { type: 'string' },
+    'compare-ref': { type: 'string' },
+    'memory-mb': { type: 'string' },
+    'memory-partitions': { type: 'string' },
+    'memory-seconds': { type: 'string' },
+    'memory-runs': { type: 'string' },
     'cpu-prof': { type: 'boolean' },
     'keep-topics': { type: 'boolean' },
   },
@@ -45,14 +53,40 @@ const RUNS = positive('runs', 3);
 const IO_MESSAGES = quick ? 5_000 : 20_000;
 const LATENCY_RATE = 2_000;
 const LATENCY_SECONDS = quick ? 5 : 10;
-const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
-for (const what of skip)
-  if (!MEASUREMENTS.includes(what))
-    throw new Error(`--skip: unknown "${what}"; one of ${MEASUREMENTS.join(', ')}`);
+/** Memory across partitions: a backlog of ~1,000 B messages, each batch taking 50 ms (issue 12, defect 9). */
+const MEMORY = {
+  partitions: positive('memory-partitions', 1_000),
+  size: 1_000,
+  messages: Math.round((positive('memory-mb', quick ? 40 : 400) * 1e6) / 1_000),
+  seconds: positive('memory-seconds', quick ? 10 : 45),
+  runs: positive('memory-runs', 1),
+  batchMs: 50,
+};
+function measurements(option) {
+  const list = (values[option] ?? '').split(',').filter(Boolean);
+  for (const what of list)
+    if (!MEASUREMENTS.includes(what))
+      throw new Error(`--${option}: unknown "${what}"; one of ${MEASUREMENTS.join(', ')}`);
+  return list;
+}
+const skip = new Set(measurements('skip'));
+const only = measurements('only');
+if (only.length > 0) for (const what of MEASUREMENTS) if (!only.includes(what)) skip.add(what);
 
 const runId = Date.now().toString(36);
 const name = (what) => `bench-${runId}-${what}`;
 const log = (line) => console.error(`[bench] ${line}`);
+
+/** This repository's cache folder, shared with the broker harness. */
+function cache(...parts) {
+  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'nestjs-karafka', ...parts);
+}
+
+/** The commit of the tree being measured, and whether it has uncommitted changes. */
+function commitOf(dir) {
+  const git = (...args) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
+  return { commit: git('rev-parse', '--short', 'HEAD'), dirty: git('status', '--porcelain').length > 0 };
+}
 
 function machine() {
   return {
@@ -72,59 +106,103 @@ const kafka = new Kafka({
   clientId: 'bench',
   brokers: broker.brokers.split(','),
   logLevel: logLevel.NOTHING,
+  // The first write to 1,000 new partitions takes about 30 s here: past kafkajs's default 30 s the
+  // request would be sent again.
+  requestTimeout: 120_000,
 });
+/** Topics this run created or reused: deleted at the end unless --keep-topics. */
 const createdTopics = [];
 
-async function createTopic(topic, partitions) {
-  const admin = kafka.admin();
+async function withAdmin(fn) {
+  // Retries for about 2 minutes: a busy broker takes a while to elect leaders for 1,000 partitions.
+  const admin = kafka.admin({ retry: { retries: 10 } });
   await admin.connect();
   try {
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-    createdTopics.push(topic);
+    return await fn(admin);
   } finally {
     await admin.disconnect();
   }
+}
+
+async function createTopic(topic, partitions) {
+  createdTopics.push(topic); // before the wait for leaders, which may fail after the topic exists
+  await withAdmin((admin) =>
+    admin.createTopics({
+      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+      waitForLeaders: true,
+    }),
+  );
 }
 
 async function deleteTopics() {
-  if (createdTopics.length === 0) return;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.deleteTopics({ topics: createdTopics });
-  } finally {
-    await admin.disconnect();
-  }
+  if (createdTopics.length > 0) await withAdmin((admin) => admin.deleteTopics({ topics: createdTopics }));
 }
 
-/** JSON of about SIZE bytes: `{"n":…,"pad":"xxx…"}`, plus `extra` fields. */
-function payload(n, extra = {}) {
+/** JSON of about `size` bytes: `{"n":…,"pad":"xxx…"}`, plus `extra` fields. */
+function payload(n, extra = {}, size = SIZE) {
   const base = JSON.stringify({ n, ...extra, pad: '' });
-  return JSON.stringify({ n, ...extra, pad: 'x'.repeat(Math.max(0, SIZE - base.length)) });
+  return JSON.stringify({ n, ...extra, pad: 'x'.repeat(Math.max(0, size - base.length)) });
 }
 
-async function seed(topic, count, partitions) {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+async function seed(topic, count, partitions, size = SIZE) {
+  // Idempotent: a retried request must not seed a message twice.
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   const started = performance.now();
   try {
     for (let start = 0; start < count; start += 20_000) {
       const batch = Array.from({ length: Math.min(20_000, count - start) }, (_, i) => ({
         key: String(start + i),
-        value: payload(start + i),
+        value: payload(start + i, {}, size),
         partition: (start + i) % partitions,
       }));
-      await producer.send({ topic, messages: batch, acks: 1 });
+      await producer.send({ topic, messages: batch });
     }
   } finally {
     await producer.disconnect();
   }
   log(
-    `seeded ${count} messages of ~${SIZE} B over ${partitions} partitions of ${topic} in ${Math.round(performance.now() - started)} ms`,
+    `seeded ${count} messages of ~${size} B over ${partitions} partitions of ${topic} in ${Math.round(performance.now() - started)} ms`,
   );
+}
+
+/**
+ * A topic of `count` messages of ~`size` B over `partitions`, named by that content: one that an
+ * earlier run kept (--keep-topics) holding exactly that many messages from offset 0 is reused;
+ * otherwise it is created and seeded (under a fresh name if a stale one is in the way).
+ */
+async function seededTopic(what, partitions, count, size = SIZE) {
+  const topic = `bench-${what}-${partitions}x${count}x${size}`;
+  /** How many messages the topic holds, or why it is not what this run seeds; undefined if absent. */
+  const content = async (name) => {
+    const offsets = await withAdmin(async (admin) =>
+      (await admin.listTopics()).includes(name) ? admin.fetchTopicOffsets(name) : undefined,
+    );
+    if (!offsets) return undefined;
+    const held = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+    const same = offsets.length === partitions && held === count && offsets.every((p) => p.low === '0');
+    return { same, what: `${held} messages over ${offsets.length} partitions` };
+  };
+  const kept = await content(topic);
+  if (kept?.same) {
+    log(`reusing ${topic}: it holds the ${count} messages this run seeds`);
+    createdTopics.push(topic);
+    return topic;
+  }
+  if (kept) {
+    log(`${topic} holds ${kept.what}: deleting it and seeding a fresh topic`);
+    await withAdmin((admin) => admin.deleteTopics({ topics: [topic] }));
+  }
+  const fresh = kept ? `${topic}-${runId}` : topic;
+  await createTopic(fresh, partitions);
+  await seed(fresh, count, partitions, size);
+  const seeded = await content(fresh);
+  if (!seeded?.same) throw new Error(`seeding ${fresh} left ${seeded?.what}, not ${count} messages`);
+  return fresh;
 }
 
 // --- Measured processes ------------------------------------------------------------------------
@@ -163,15 +241,40 @@ function child(env, { execArgv = [], onReady, timeoutMs = 900_000 } = {}) {
   });
 }
 
+/**
+ * --compare-ref: that commit of this repository, built once into the cache from `git archive`
+ * (the repository's worktrees are left alone) with this tree's node_modules linked in, so both
+ * builds load the same Nest and kafkajs. Returns the URL of its dist/index.js for KARAFKA_LIB.
+ */
+function buildRef(ref) {
+  const sha = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], {
+    cwd: root,
+    encoding: 'utf8',
+  }).trim();
+  const dir = cache('bench-ref', sha);
+  if (!existsSync(join(dir, '.complete'))) {
+    log(`building ${ref} (${sha.slice(0, 7)}) into ${dir}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    execFileSync('sh', ['-c', 'git archive "$1" | tar -x -C "$2"', 'sh', sha, dir], { cwd: root });
+    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+    try {
+      execFileSync('npm', ['run', 'build'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      throw new Error(
+        `--compare-ref ${ref}: npm run build failed in ${dir} (its dependencies must be in this tree's node_modules):\n${String(error.stdout).slice(-2_000)}`,
+        { cause: error },
+      );
+    }
+    writeFileSync(join(dir, '.complete'), new Date().toISOString());
+  }
+  return { ref, commit: sha.slice(0, 7), lib: pathToFileURL(join(dir, 'dist', 'index.js')).href };
+}
+
 /** kafka-tools fetched with Maven into the cache, as the harness fetches the broker (first run only). */
 function kafkaTools() {
   const brokerVersion = kafkaVersion();
-  const libs = join(
-    process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'),
-    'nestjs-karafka',
-    `kafka-tools-${brokerVersion}`,
-    'libs',
-  );
+  const libs = cache(`kafka-tools-${brokerVersion}`, 'libs');
   if (!existsSync(join(libs, '.complete'))) {
     log(`fetching kafka-tools for Kafka ${brokerVersion} from Maven Central into ${libs} (first run only)`);
     mkdirSync(libs, { recursive: true });
@@ -258,18 +361,22 @@ function median(numbers) {
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
-/** The median run by messages/s; the highest peak RSS of all runs; every run's rate. */
+/** The median run by messages/s; the highest memory peaks of all runs; every run's rate. */
 function summarize(samples) {
   if (samples.length === 0) return undefined;
   const middle = median(samples.map((s) => s.perSecond));
   const representative = samples.find((s) => s.perSecond === middle);
-  const rss = samples.map((s) => s.peakRssMb).filter(Number.isFinite);
   const cpu = samples.map((s) => s.cpuUsPerMessage).filter(Number.isFinite);
+  const peaks = {};
+  for (const key of ['peakRssMb', 'peakHeapMb', 'peakExternalMb']) {
+    const values = samples.map((s) => s[key]).filter(Number.isFinite);
+    if (values.length > 0) peaks[key] = Math.max(...values);
+  }
   return {
     ...representative,
     runs: samples.map((s) => s.perSecond),
     ...(cpu.length > 0 ? { cpuUsPerMessage: median(cpu) } : {}),
-    ...(rss.length > 0 ? { peakRssMb: Math.max(...rss) } : {}),
+    ...peaks,
   };
 }
 
@@ -320,50 +427,106 @@ async function latency() {
   return { ...(await measuring), rate: LATENCY_RATE };
 }
 
+/**
+ * Runs each system once a round, for `runs` rounds; the order rotates each round, so drift on a
+ * shared machine hits every system alike. Returns each system's summary.
+ */
+async function rounds(section, systems, runs, measure) {
+  const samples = Object.fromEntries(systems.map((system) => [system, []]));
+  for (let round = 0; round < runs; round++) {
+    const order = [...systems.slice(round % systems.length), ...systems.slice(0, round % systems.length)];
+    for (const system of order) {
+      log(`${section} round ${round + 1}/${runs}: ${system}`);
+      const result = await attempt(`${section} ${system}`, () => measure(system, round));
+      if (result.error) continue;
+      samples[system].push(result);
+      const rss = result.peakRssMb ? `, peak RSS ${Math.round(result.peakRssMb)} MB` : '';
+      const heap = result.peakHeapMb ? `, peak heap ${Math.round(result.peakHeapMb)} MB` : '';
+      log(`${system}: ${Math.round(result.perSecond)} msg/s${rss}${heap}`);
+    }
+  }
+  return Object.fromEntries(systems.map((system) => [system, summarize(samples[system])]));
+}
+
+const compare = values['compare-ref'] ? buildRef(values['compare-ref']) : undefined;
+/** The child's environment for a system; karafkaRef is (a) on the --compare-ref build. */
+function systemEnv(system) {
+  return system === 'karafkaRef' ? { MODE: 'karafka', KARAFKA_LIB: compare.lib } : { MODE: system };
+}
+/** (a), followed by (a) on the --compare-ref build when there is one. */
+const KARAFKA = compare ? ['karafka', 'karafkaRef'] : ['karafka'];
+
 const results = {
   startedAt: new Date().toISOString(),
+  tree: commitOf(root),
+  ...(compare ? { compareRef: { ref: compare.ref, commit: compare.commit } } : {}),
   machine: { ...machine(), loadAverage: { start: loadavg().map((n) => +n.toFixed(2)) } },
   broker: { brokers: broker.brokers, startedByBench: broker.startedByUs, external: Boolean(external) },
-  settings: { messages: MESSAGES, partitions: PARTITIONS, size: SIZE, runs: RUNS, fetch: FETCH, quick },
+  settings: {
+    messages: MESSAGES,
+    partitions: PARTITIONS,
+    size: SIZE,
+    runs: RUNS,
+    fetch: FETCH,
+    quick,
+    memory: MEMORY,
+  },
 };
 if (loadavg()[0] > cpus().length / 2)
   log(
     `the machine is busy (load average ${loadavg()[0].toFixed(2)} on ${cpus().length} cores): expect noisy rates`,
   );
 try {
-  const backlog = name('backlog');
-  await createTopic(backlog, PARTITIONS);
-  await seed(backlog, MESSAGES, PARTITIONS);
+  const throughput = SYSTEMS.flatMap((system) => (system === 'karafka' ? KARAFKA : [system])).filter(
+    (system) => !skip.has(system === 'karafkaRef' ? 'karafka' : system),
+  );
+  const backlog = throughput.length > 0 || !skip.has('heap-capped') || values['cpu-prof'];
+  const topic = backlog ? await seededTopic('backlog', PARTITIONS, MESSAGES) : undefined;
 
   const tools = skip.has('java') ? undefined : await attempt('java', () => kafkaTools());
   if (tools && !tools.error) results.machine.kafkaTools = { tools: tools.tools, clients: tools.clients };
-  const samples = Object.fromEntries(SYSTEMS.map((system) => [system, []]));
-  for (let round = 0; round < RUNS; round++) {
-    const order = [...SYSTEMS.slice(round % SYSTEMS.length), ...SYSTEMS.slice(0, round % SYSTEMS.length)];
-    for (const system of order) {
-      if (skip.has(system) || (system === 'java' && (!tools || tools.error))) continue;
-      log(`round ${round + 1}/${RUNS}: ${system}`);
-      const group = name(`${system}-${round}`);
-      const result = await attempt(system, () =>
+  Object.assign(
+    results,
+    await rounds(
+      'throughput',
+      throughput.filter((system) => system !== 'java' || (tools && !tools.error)),
+      RUNS,
+      (system, round) =>
         system === 'java'
-          ? java(tools, backlog, group)
-          : child({ MODE: system, TOPIC: backlog, GROUP_ID: group, EXPECTED: String(MESSAGES) }),
-      );
-      if (result.error) continue;
-      samples[system].push(result);
-      const rss = result.peakRssMb ? `, peak RSS ${Math.round(result.peakRssMb)} MB` : '';
-      log(`${system}: ${Math.round(result.perSecond)} msg/s${rss}`);
-    }
-  }
-  for (const system of SYSTEMS) results[system] = summarize(samples[system]);
+          ? java(tools, topic, name(`java-${round}`))
+          : child({
+              ...systemEnv(system),
+              TOPIC: topic,
+              GROUP_ID: name(`${system}-${round}`),
+              EXPECTED: String(MESSAGES),
+            }),
+    ),
+  );
   if (tools?.error) results.java = tools;
+
+  if (!skip.has('partitions')) {
+    const { partitions, messages, size, seconds, runs, batchMs } = MEMORY;
+    const memoryTopic = await seededTopic('partitions', partitions, messages, size);
+    log(`memory across ${partitions} partitions: ${batchMs} ms per batch, ${seconds} s a run`);
+    results.partitions = await rounds('partitions', [...KARAFKA, 'kafkajs', 'idle'], runs, (system, round) =>
+      child({
+        ...systemEnv(system),
+        TOPIC: memoryTopic,
+        GROUP_ID: name(`partitions-${system}-${round}`),
+        EXPECTED: String(messages),
+        BATCH_MS: String(batchMs),
+        DURATION_MS: String(seconds * 1000),
+        ...(system === 'idle' ? { INITIAL_OFFSET: 'latest' } : {}),
+      }),
+    );
+  }
 
   if (values['cpu-prof']) {
     const dir = join(here, 'results', 'profiles');
     log(`profiling (a) into ${dir} (not counted)`);
     await attempt('cpu-prof', () =>
       child(
-        { MODE: 'karafka', TOPIC: backlog, GROUP_ID: name('karafka-profiled'), EXPECTED: String(MESSAGES) },
+        { MODE: 'karafka', TOPIC: topic, GROUP_ID: name('karafka-profiled'), EXPECTED: String(MESSAGES) },
         { execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`] },
       ),
     );
@@ -373,23 +536,21 @@ try {
     log('(a) with the V8 old space capped at 256 MB');
     results.heapCapped = await attempt('heap-capped', () =>
       child(
-        { MODE: 'karafka', TOPIC: backlog, GROUP_ID: name('karafka-capped'), EXPECTED: String(MESSAGES) },
+        { MODE: 'karafka', TOPIC: topic, GROUP_ID: name('karafka-capped'), EXPECTED: String(MESSAGES) },
         { execArgv: ['--max-old-space-size=256'] },
       ),
     );
   }
 
   if (!skip.has('io')) {
-    const topic = name('io');
-    await createTopic(topic, 10);
-    await seed(topic, IO_MESSAGES, 10);
+    const ioTopic = await seededTopic('io', 10, IO_MESSAGES);
     results.io = {};
     for (const concurrency of [1, 5, 10]) {
       log(`simulated I/O (1 ms per message), concurrency ${concurrency}`);
       results.io[concurrency] = await attempt(`io ${concurrency}`, () =>
         child({
           MODE: 'io',
-          TOPIC: topic,
+          TOPIC: ioTopic,
           GROUP_ID: name(`io-${concurrency}`),
           EXPECTED: String(IO_MESSAGES),
           CONCURRENCY: String(concurrency),
@@ -441,8 +602,9 @@ const m = results.machine;
 const tools = m.kafkaTools
   ? `; ConsumerPerformance from kafka-tools ${m.kafkaTools.tools} on kafka-clients ${m.kafkaTools.clients}`
   : '';
+const trees = `${results.tree.commit}${results.tree.dirty ? ' with uncommitted changes' : ''}${compare ? `, compared with ${compare.ref} (${compare.commit})` : ''}`;
 console.log(
-  `\nnestjs-karafka benchmark: ${MESSAGES.toLocaleString('en-US')} messages of ~${SIZE} B over ${PARTITIONS} partitions, median of ${RUNS} run${RUNS === 1 ? '' : 's'}\n` +
+  `\nnestjs-karafka benchmark at ${trees}: ${MESSAGES.toLocaleString('en-US')} messages of ~${SIZE} B over ${PARTITIONS} partitions, median of ${RUNS} run${RUNS === 1 ? '' : 's'}\n` +
     `${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}, Kafka ${m.kafka}${tools}; load average ${m.loadAverage.start.join(' ')} at start, ${m.loadAverage.end.join(' ')} at end\n`,
 );
 console.log(results.table.join('\n'));
