@@ -38,8 +38,7 @@ export {
 } from './consumer/deserializers.js';
 
 export { KarafkaRunner, type EngineStatus } from './processing/karafka-runner.js';
-export type { ListenerState } from './processing/listener/listener-states.js';
-export type { ListenerStatus } from './processing/listener/subscription-group-listener.js';
+export type { ListenerState, ListenerStatus } from './processing/listener/listener-states.js';
 export { JobRegistry, type RunningJob } from './processing/job-registry.js';
 export { DLQ_HEADERS } from './processing/dead-letter-dispatcher.js';
 

@@ -18,7 +18,8 @@ import { processOverrides } from '../config/process-overrides.js';
 import { DeadLetterDispatcher } from './dead-letter-dispatcher.js';
 import { checkEmbedding } from './embedding-checks.js';
 import { JobRegistry } from './job-registry.js';
-import { SubscriptionGroupListener, type ListenerStatus } from './listener/subscription-group-listener.js';
+import type { ListenerStatus } from './listener/listener-states.js';
+import { SubscriptionGroupListener } from './listener/subscription-group-listener.js';
 import { DEFAULT_QUEUED_MAX_KBYTES, PrefetchBudget } from './prefetch-budget.js';
 import { WorkerPool } from './worker-pool.js';
 

@@ -16,17 +16,20 @@ export function queuedSize(message: RawMessage): number {
 
 /**
  * The process-wide cap on fetched-but-unprocessed messages, across every partition of every
- * subscription group, so memory does not grow with the partition count. A partition that finds
- * the budget spent pauses and waits for room; room is announced once use falls to half.
+ * subscription group, so memory does not grow with the partition count. Once the budget is
+ * spent every partition stops fetching, not only those that hold data: with many partitions,
+ * one fetch each would otherwise take far more than the budget. They fetch again once use
+ * falls to half.
  */
 export class PrefetchBudget {
   private used = 0;
-  private readonly waiting = new Set<() => void>();
+  private spentValue = false;
+  private readonly partitions = new Set<(spent: boolean) => void>();
 
   constructor(readonly capacityBytes: number) {}
 
   get spent(): boolean {
-    return this.used >= this.capacityBytes;
+    return this.spentValue;
   }
 
   get usedBytes(): number {
@@ -35,19 +38,22 @@ export class PrefetchBudget {
 
   take(bytes: number): void {
     this.used += bytes;
+    if (!this.spentValue && this.used >= this.capacityBytes) this.announce(true);
   }
 
   give(bytes: number): void {
     this.used -= bytes;
-    if (this.waiting.size === 0 || this.used > this.capacityBytes / 2) return;
-    const waiting = [...this.waiting];
-    this.waiting.clear();
-    for (const wake of waiting) wake();
+    if (this.spentValue && this.used <= this.capacityBytes / 2) this.announce(false);
   }
 
-  /** Calls `wake` once there is room again; returns the cancel. */
-  waitForRoom(wake: () => void): () => void {
-    this.waiting.add(wake);
-    return () => this.waiting.delete(wake);
+  /** `changed` hears every change of `spent`; returns the unsubscribe. */
+  watch(changed: (spent: boolean) => void): () => void {
+    this.partitions.add(changed);
+    return () => this.partitions.delete(changed);
+  }
+
+  private announce(spent: boolean): void {
+    this.spentValue = spent;
+    for (const changed of [...this.partitions]) changed(spent);
   }
 }

@@ -15,7 +15,7 @@ import {
 import { KAFKA_CLIENT_FACTORY } from '../../src/karafka.constants.js';
 import { JobRegistry } from '../../src/processing/job-registry.js';
 import type { EngineStatus } from '../../src/processing/karafka-runner.js';
-import type { ListenerStatus } from '../../src/processing/listener/subscription-group-listener.js';
+import type { ListenerStatus } from '../../src/processing/listener/listener-states.js';
 import { FakeClientFactory, type FakeConsumerClient } from '../support/fake-consumer-client.js';
 import { waitFor } from '../support/wait-for.js';
 

@@ -1,3 +1,5 @@
+import type { TopicPartition } from '../../connection/kafka-client.js';
+
 /**
  * The states of a subscription group listener and the moves between them, declared once
  * (Karafka's connection/status.rb). A move the table does not allow is refused, so a late
@@ -33,4 +35,19 @@ export class ListenerStates {
     this.current = next;
     return true;
   }
+}
+
+/** What health and diagnostics see of a listener. */
+export interface ListenerStatus {
+  id: string;
+  groupId: string;
+  state: ListenerState;
+  joined: boolean;
+  lastPollAt?: number;
+  /** When this listener started connecting: the polling TTL counts from here until the first poll. */
+  startedAt?: number;
+  assigned: TopicPartition[];
+  lastError?: string;
+  /** Subscribed topics the cluster does not have (yet): the others are consumed meanwhile. */
+  missingTopics: string[];
 }

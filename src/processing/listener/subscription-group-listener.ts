@@ -7,7 +7,6 @@ import type {
   TopicPartition,
 } from '../../connection/kafka-client.js';
 import type { ResolvedKarafkaOptions } from '../../config/karafka-options.js';
-import type { PartitionStatistics } from '../../instrumentation/karafka-events.js';
 import type { KarafkaMonitor } from '../../instrumentation/karafka-monitor.js';
 import type { Route, SubscriptionGroup } from '../../routing/route.js';
 import type { DeadLetterDispatcher } from '../dead-letter-dispatcher.js';
@@ -17,8 +16,10 @@ import { PartitionExecutor } from '../partition/partition-executor.js';
 import type { PrefetchBudget } from '../prefetch-budget.js';
 import type { WorkerPool } from '../worker-pool.js';
 import { ConnectionSupervisor } from './connection-supervisor.js';
-import { ListenerStates, type ListenerState } from './listener-states.js';
+import { ListenerStates, type ListenerState, type ListenerStatus } from './listener-states.js';
+import { ClientProblems } from './client-problems.js';
 import { PartitionMap } from './partition-map.js';
+import { partitionStatistics } from './partition-statistics.js';
 
 export interface ListenerDependencies {
   options: ResolvedKarafkaOptions;
@@ -30,21 +31,6 @@ export interface ListenerDependencies {
   budget: PrefetchBudget;
   /** Called once when the client died for good. */
   onFatal(error: KafkaClientError): void;
-}
-
-/** What health and diagnostics see of a listener. */
-export interface ListenerStatus {
-  id: string;
-  groupId: string;
-  state: ListenerState;
-  joined: boolean;
-  lastPollAt?: number;
-  /** When this listener started connecting: the polling TTL counts from here until the first poll. */
-  startedAt?: number;
-  assigned: TopicPartition[];
-  lastError?: string;
-  /** Subscribed topics the cluster does not have (yet): the others are consumed meanwhile. */
-  missingTopics: string[];
 }
 
 /**
@@ -59,12 +45,11 @@ export class SubscriptionGroupListener {
   private readonly partitions: PartitionMap;
   private readonly committer: OffsetCommitter;
   private readonly supervisor: ConnectionSupervisor;
-  private readonly missingTopics = new Set<string>();
+  private readonly problems: ClientProblems;
   private statisticsTimer?: NodeJS.Timeout;
   private joined = false;
   private lastPollAt?: number;
   private startedAt?: number;
-  private lastError?: string;
 
   constructor(
     readonly group: SubscriptionGroup,
@@ -72,6 +57,7 @@ export class SubscriptionGroupListener {
   ) {
     this.logger = new Logger(`Karafka ${group.id}`);
     this.routes = new Map(group.routes.map((route) => [route.topic, route]));
+    this.problems = new ClientProblems(this.eventBase, deps.monitor, this.logger);
     this.partitions = new PartitionMap((partition, predecessor) =>
       this.createExecutor(partition, predecessor),
     );
@@ -90,7 +76,7 @@ export class SubscriptionGroupListener {
       handlers: this.handlers(),
       states: this.states,
       logger: this.logger,
-      failed: (error) => this.report(error, !error.retriable),
+      failed: (error) => this.problems.report(error, !error.retriable),
       fatal: (error) => this.crash(error),
       connected: () => this.logger.log(`consuming ${group.routes.map((route) => route.topic).join(', ')}`),
     });
@@ -123,8 +109,8 @@ export class SubscriptionGroupListener {
       lastPollAt: this.lastPollAt,
       startedAt: this.startedAt,
       assigned: this.partitions.all().map(({ topic, partition }) => ({ topic, partition })),
-      lastError: this.lastError,
-      missingTopics: [...this.missingTopics],
+      lastError: this.problems.lastError,
+      missingTopics: this.problems.missingTopics,
     };
   }
 
@@ -177,7 +163,7 @@ export class SubscriptionGroupListener {
       batch: (batch) => this.batch(batch),
       revoked: (partitions) => this.partitions.revoked(partitions),
       assigned: (partitions) => this.assigned(partitions),
-      warning: (error) => this.warning(error),
+      warning: (error) => this.problems.warning(error),
       crashed: (error) => this.crashed(error),
     };
   }
@@ -204,8 +190,7 @@ export class SubscriptionGroupListener {
 
   private assigned(partitions: TopicPartition[]): void {
     this.joined = true;
-    this.lastError = undefined;
-    for (const { topic } of partitions) this.missingTopics.delete(topic);
+    this.problems.assigned(partitions);
     const { added, lost, created } = this.partitions.assigned(partitions);
     // Quiet or stopping: a partition that arrives now is held paused, never processed.
     if (!this.states.accepting) for (const executor of created) void executor.settle();
@@ -216,43 +201,21 @@ export class SubscriptionGroupListener {
     void this.committer.flush();
   }
 
-  private warning(error: KafkaClientError): void {
-    if (error.code === 'UNKNOWN_TOPIC_OR_PARTITION' && error.topic && !this.missingTopics.has(error.topic)) {
-      this.missingTopics.add(error.topic);
-      this.logger.warn(error.summary);
-    }
-    this.report(error, false);
-  }
-
   private crashed(error: KafkaClientError): void {
     this.joined = false;
-    this.lastError = error.summary;
     const lost = this.partitions.loseAll();
     if (lost.length > 0)
       this.deps.monitor.instrument('rebalance.partitions_revoked', { ...this.eventBase, partitions: lost });
-    this.report(error, !error.retriable);
+    this.problems.report(error, !error.retriable);
     if (error.retriable) {
       this.startedAt = Date.now();
       this.supervisor.reconnect();
     } else this.crash(error);
   }
 
-  private report(error: KafkaClientError, fatal: boolean): void {
-    if (fatal || !error.topic) this.lastError = error.summary;
-    this.deps.monitor.instrument('error.occurred', {
-      ...this.eventBase,
-      type: 'connection.client.error',
-      error,
-      fatal,
-      hint: error.hint,
-      ...(error.topic ? { topic: error.topic } : {}),
-      ...(error.partition !== undefined ? { partition: error.partition } : {}),
-    });
-  }
-
   private crash(error: KafkaClientError): void {
     if (!this.states.to('crashed')) return;
-    this.lastError = error.summary;
+    this.problems.lastError = error.summary;
     // A dead client may still hold connections or timers: it is stopped now, not at app shutdown.
     void this.supervisor.dismiss();
     this.deps.onFatal(error);
@@ -283,19 +246,7 @@ export class SubscriptionGroupListener {
   }
 
   private emitStatistics(): void {
-    const partitions: PartitionStatistics[] = [];
-    for (const executor of this.partitions.all()) {
-      const { offset, highWatermark } = executor.snapshot();
-      if (offset === undefined || highWatermark < 0) continue;
-      partitions.push({
-        topic: executor.topic,
-        partition: executor.partition,
-        offset,
-        committedOffset: this.committer.committedOffset(executor),
-        highWatermark,
-        lag: Math.max(0, highWatermark - offset),
-      });
-    }
+    const partitions = partitionStatistics(this.partitions.all(), this.committer);
     this.deps.monitor.instrument('statistics.emitted', { ...this.eventBase, partitions });
   }
 }

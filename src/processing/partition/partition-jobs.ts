@@ -1,27 +1,42 @@
-import type { RawMessage } from '../../connection/kafka-client.js';
+import type { RawMessage, TopicPartition } from '../../connection/kafka-client.js';
 import type { BaseConsumer } from '../../consumer/base-consumer.js';
 import { Message } from '../../consumer/message.js';
 import { Messages } from '../../consumer/messages.js';
 import type { ErrorType, JobKind, PartitionEvent } from '../../instrumentation/karafka-events.js';
 import type { KarafkaMonitor } from '../../instrumentation/karafka-monitor.js';
 import type { Route } from '../../routing/route.js';
+import type { DeadLetterDispatcher } from '../dead-letter-dispatcher.js';
 import type { JobRegistry } from '../job-registry.js';
+import type { PartitionEnvironment } from './partition-environment.js';
 
 export function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
 /**
- * The user-code jobs of one partition (consume, revoked, shutdown): each registered for liveness
- * and forced-stop reports while it runs, and instrumented as Karafka's events.
+ * The user-code jobs of one partition (consume, revoked, shutdown): each registered
+ * for liveness and forced-stop reports while it runs; and the partition's instrumentation, as
+ * Karafka's events.
  */
 export class PartitionJobs {
-  constructor(
-    private readonly route: Route,
-    private readonly event: PartitionEvent,
-    private readonly jobs: JobRegistry,
-    private readonly monitor: KarafkaMonitor,
-  ) {}
+  private readonly route: Route;
+  private readonly jobs: JobRegistry;
+  private readonly monitor: KarafkaMonitor;
+  private readonly event: PartitionEvent;
+
+  constructor(env: PartitionEnvironment, { topic, partition }: TopicPartition) {
+    this.route = env.route;
+    this.jobs = env.jobs;
+    this.monitor = env.monitor;
+    // What every event of this partition carries; it never changes, so it is built once.
+    this.event = {
+      subscriptionGroup: env.subscriptionGroup,
+      groupId: env.route.groupId,
+      topic,
+      partition,
+      consumerClass: env.route.consumerClass,
+    };
+  }
 
   /** Runs `consume()` on the chunk; resolves with what it threw, if it threw. */
   async consume(
@@ -79,6 +94,50 @@ export class PartitionJobs {
     } finally {
       this.jobs.finish(id);
     }
+  }
+
+  /**
+   * Sends the failing message to the route's DLQ; resolves true once the broker has the copy
+   * (the event is published unless the partition was lost meanwhile), false when the dispatch
+   * failed (reported as `error.occurred`).
+   */
+  async deadLetter(
+    dispatcher: DeadLetterDispatcher,
+    failed: RawMessage,
+    attempts: number,
+    error: Error,
+    lost: () => boolean,
+  ): Promise<boolean> {
+    const dlq = this.route.deadLetterQueue!;
+    try {
+      await dispatcher.dispatch(dlq.topic, failed, {
+        topic: this.event.topic,
+        partition: this.event.partition,
+        groupId: this.route.groupId,
+        attempts,
+        error,
+      });
+    } catch (dispatchError) {
+      this.failed('dead_letter_queue.dispatch.error', dispatchError, failed.offset);
+      return false;
+    }
+    if (!lost())
+      this.monitor.instrument('dead_letter_queue.dispatched', {
+        ...this.event,
+        offset: failed.offset,
+        deadLetterTopic: dlq.topic,
+        attempt: attempts,
+        error,
+      });
+    return true;
+  }
+
+  paused(offset: number, timeoutMs: number, attempt: number): void {
+    this.monitor.instrument('consumer.consuming.pause', { ...this.event, offset, timeoutMs, attempt });
+  }
+
+  retrying(offset: number, attempt: number): void {
+    this.monitor.instrument('consumer.consuming.retry', { ...this.event, offset, attempt });
   }
 
   /** Reports a failure of this partition's work as `error.occurred`. */

@@ -1,16 +1,25 @@
 import type { RawMessage } from '../../connection/kafka-client.js';
-import { queuedSize, type PrefetchBudget } from '../prefetch-budget.js';
+import { PARTITION_PREFETCH_BYTES, queuedSize, type PrefetchBudget } from '../prefetch-budget.js';
+import type { FetchPauses } from './fetch-pauses.js';
 
 /**
  * One partition's fetched, unprocessed messages, in offset order, counted against the
- * partition's cap and the process budget. Taking a chunk never copies what is left.
+ * partition's cap and the process budget: fetching the partition pauses while its own share is
+ * full or the process budget is spent. Taking a chunk never copies what is left.
  */
 export class PrefetchBuffer {
   private queue: RawMessage[] = [];
   private cursor = 0;
   private bytesValue = 0;
+  private readonly unwatch: () => void;
 
-  constructor(private readonly budget: PrefetchBudget) {}
+  constructor(
+    private readonly budget: PrefetchBudget,
+    private readonly pauses: FetchPauses,
+  ) {
+    pauses.set('budget', budget.spent);
+    this.unwatch = budget.watch((spent) => pauses.set('budget', spent));
+  }
 
   get bytes(): number {
     return this.bytesValue;
@@ -49,9 +58,17 @@ export class PrefetchBuffer {
     this.cursor = 0;
   }
 
+  /** The partition takes no more work: its data and its share of the budget go. */
+  close(): void {
+    this.unwatch();
+    this.drop();
+  }
+
   private account(bytes: number): void {
     this.bytesValue += bytes;
     if (bytes > 0) this.budget.take(bytes);
     else if (bytes < 0) this.budget.give(-bytes);
+    if (this.bytesValue >= PARTITION_PREFETCH_BYTES) this.pauses.set('prefetch', true);
+    else if (this.bytesValue < PARTITION_PREFETCH_BYTES / 2) this.pauses.set('prefetch', false);
   }
 }
