@@ -5,6 +5,13 @@ const TARGET_A_C = 2;
 const TARGET_RSS_MB = 256;
 const TARGET_IO_SCALING = 8;
 const TARGET_STOP_MS = 1_000;
+/**
+ * Peak RSS of (a) over 1,000 partitions of backlog: the idle floor (~130-150 MB: Nest, kafkajs,
+ * metadata of 1,000 partitions) + the 64 MiB process prefetch (queued.max.messages.kbytes) + the
+ * fetch responses its messages keep alive (kafkajs decodes into slices of them) + one 10 MiB
+ * response in flight, with V8's headroom. Today's engine reached ~765 MB.
+ */
+const TARGET_PARTITIONS_RSS_MB = 400;
 
 function fmt(n, digits = 0) {
   return Number.isFinite(n)
@@ -54,6 +61,12 @@ export function checks(results) {
     ];
   });
   const memory = karafkas(partitions, compareRef).flatMap(([at, a]) => [
+    {
+      name: `peak RSS over ${fmt(results.settings?.memory?.partitions)} partitions, (a)${at}`,
+      value: `${fmt(a?.peakRssMb)} MB`,
+      target: `< ${TARGET_PARTITIONS_RSS_MB} MB`,
+      verdict: verdict(a?.peakRssMb, (v) => v < TARGET_PARTITIONS_RSS_MB),
+    },
     {
       name: `peak RSS over ${fmt(results.settings?.memory?.partitions)} partitions, (a)${at} over raw kafkajs`,
       value: fmt(ratio(a, partitions.kafkajs, 'peakRssMb'), 2),

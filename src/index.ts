@@ -1,3 +1,5 @@
+// The public API: what users call and the types they name. Engine internals (the route table,
+// the job registry, listener states, the liveness server) are reached only inside the package.
 export { KarafkaModule } from './karafka.module.js';
 export { KARAFKA_OPTIONS } from './karafka.constants.js';
 export type {
@@ -22,8 +24,6 @@ export type {
   DeadLetterQueueOptions,
   TopicDeclaration,
 } from './routing/consumer-options.js';
-export { RouteTable } from './routing/route-table.js';
-export type { ConsumerGroup, Route, SubscriptionGroup } from './routing/route.js';
 
 export { BaseConsumer } from './consumer/base-consumer.js';
 export { Message } from './consumer/message.js';
@@ -38,8 +38,6 @@ export {
 } from './consumer/deserializers.js';
 
 export { KarafkaRunner, type EngineStatus } from './processing/karafka-runner.js';
-export type { ListenerState, ListenerStatus } from './processing/listener/listener-states.js';
-export { JobRegistry, type RunningJob } from './processing/job-registry.js';
 export { DLQ_HEADERS } from './processing/dead-letter-dispatcher.js';
 
 export { KarafkaMonitor, type KarafkaEventHandler } from './instrumentation/karafka-monitor.js';
@@ -54,8 +52,6 @@ export {
   type RunningJobHealth,
   type SubscriptionGroupHealth,
 } from './health/liveness-tracker.js';
-export { LivenessServer, type LivenessServerOptions } from './health/liveness-server.js';
-export { KarafkaLivenessListener } from './health/liveness-listener.js';
 export { KarafkaProducer, ProduceError, type ProduceMessage } from './producer/karafka-producer.js';
 export {
   KarafkaAdmin,

@@ -29,6 +29,8 @@ export interface SubscriptionGroupHealth {
   jobs: RunningJobHealth[];
   /** The client's last error, free of secrets. */
   error?: string;
+  /** Subscribed topics the cluster does not have: the others are consumed meanwhile. */
+  missingTopics?: string[];
 }
 
 /** What the liveness checks found; free of secrets, fit for a health body. */
@@ -118,6 +120,7 @@ export class LivenessTracker {
         assigned: listener.assigned.map(({ topic, partition }) => `${topic}/${partition}`),
         jobs: jobs.filter((job) => job.subscriptionGroup === listener.id).map((job) => job.health),
         ...(listener.lastError ? { error: listener.lastError } : {}),
+        ...(listener.missingTopics.length > 0 ? { missingTopics: listener.missingTopics } : {}),
       };
     });
 

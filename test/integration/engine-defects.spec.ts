@@ -13,6 +13,7 @@ import {
   KarafkaModule,
   KarafkaMonitor,
   KarafkaRunner,
+  LivenessTracker,
   type ConsumerOptions,
   type KarafkaEventName,
   type KarafkaModuleOptions,
@@ -290,7 +291,7 @@ describe('engine defects (real broker)', () => {
         }
       }) as Handler,
     });
-    const { runner, logger } = await startApp(
+    const { app, runner, logger } = await startApp(
       [routeTo(present), routeTo(missing)],
       {
         groupId: uniqueName('group'),
@@ -300,6 +301,7 @@ describe('engine defects (real broker)', () => {
     );
     await waitFor(() => seen.filter((s) => s.startsWith(present)).length === 5, 20_000, 'the present topic');
     expect(runner.status().listeners[0].missingTopics).toEqual([missing]);
+    expect(app.get(LivenessTracker).liveness().subscriptionGroups[0].missingTopics).toEqual([missing]);
     expect(logger.has(new RegExp(`topic ${missing} does not exist`))).toBe(true);
     await createTopic(missing, 1);
     await produceNumbered(missing, 3, 1);

@@ -6,9 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   BaseConsumer,
   Consumer,
-  JobRegistry,
   KarafkaHealthIndicator,
-  KarafkaLivenessListener,
   KarafkaModule,
   KarafkaMonitor,
   KarafkaRunner,
@@ -16,6 +14,8 @@ import {
   type KarafkaModuleOptions,
   type Messages,
 } from 'nestjs-karafka';
+import { KarafkaLivenessListener } from '../../src/health/liveness-listener.js';
+import { JobRegistry } from '../../src/processing/job-registry.js';
 import {
   KafkaClientError,
   type ConsumerClientHandlers,

@@ -1,14 +1,8 @@
 import { Injectable, Scope } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
-import {
-  BaseConsumer,
-  Consumer,
-  KarafkaConfigError,
-  KarafkaModule,
-  RouteTable,
-  type Messages,
-} from '../../src/index.js';
+import { BaseConsumer, Consumer, KarafkaConfigError, KarafkaModule, type Messages } from '../../src/index.js';
+import { RouteTable } from '../../src/routing/route-table.js';
 
 async function compile(providers: unknown[]) {
   const moduleRef = await Test.createTestingModule({

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LivenessServer, type LivenessReport } from '../../src/index.js';
+import { LivenessServer } from '../../src/health/liveness-server.js';
+import type { LivenessReport } from '../../src/index.js';
 
 const healthy: LivenessReport = {
   healthy: true,
