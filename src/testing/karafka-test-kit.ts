@@ -3,6 +3,7 @@ import type { RawHeaders } from '../connection/kafka-client.js';
 import { CONSUMER_CONTEXT, type BaseConsumer, type ConsumerContext } from '../consumer/base-consumer.js';
 import { Message } from '../consumer/message.js';
 import { Messages } from '../consumer/messages.js';
+import { marksAfterConsume } from '../processing/partition/after-consume.js';
 import { KarafkaProducer } from '../producer/karafka-producer.js';
 import type { Route } from '../routing/route.js';
 import { ConsumerExplorer } from '../routing/consumer.explorer.js';
@@ -76,9 +77,9 @@ export class ConsumerUnderTest<T = unknown> implements ConsumerContext {
     const pausesOrSeeks = this.pauses.length + this.seeks.length;
     await this.instance.consume(new Messages(batch, this.topic, this.partition, this.nextOffset));
     const last = batch[batch.length - 1];
-    // As the engine: no mark after the consumer paused or seeked in this batch.
-    const pausedOrSeeked = this.pauses.length + this.seeks.length > pausesOrSeeks;
-    if (last && !this.route.manualOffsetManagement && !pausedOrSeeked) this.markAsConsumed(last);
+    // The engine's own rule: no mark with manual offsets, nor after the consumer paused or sought.
+    const pausedOrSought = this.pauses.length + this.seeks.length > pausesOrSeeks;
+    if (last && marksAfterConsume(this.route, pausedOrSought)) this.markAsConsumed(last);
   }
 
   /** Marks the partition as taken away and runs `revoked()`. */
