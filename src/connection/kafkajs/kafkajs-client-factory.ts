@@ -1,4 +1,4 @@
-import type { OAuthToken } from '../../config/karafka-options.js';
+import type { KarafkaLogLevel, OAuthToken } from '../../config/karafka-options.js';
 import type {
   AdminClient,
   ConsumerClient,
@@ -10,14 +10,18 @@ import type {
 } from '../kafka-client.js';
 import { KafkajsAdminClient } from './kafkajs-admin-client.js';
 import { KafkajsConsumerClient } from './kafkajs-consumer-client.js';
+import { kafkajsLogging, type KafkajsLogging } from './kafkajs-logger.js';
 import { KafkajsProducerClient } from './kafkajs-producer-client.js';
 import { toKafkajsSettings, type KafkajsSettings } from './kafkajs-settings.js';
 
 /** Builds kafkajs clients from librdkafka-style settings. */
 export class KafkajsClientFactory implements KafkaClientFactory {
   private readonly oauthBearerProvider?: () => Promise<{ value: string }>;
+  private readonly logging: KafkajsLogging;
 
-  constructor(tokenProvider?: () => Promise<OAuthToken>) {
+  /** `logLevel` is the module's option: how much of kafkajs's own logging reaches Nest's Logger. */
+  constructor(tokenProvider?: () => Promise<OAuthToken>, logLevel: KarafkaLogLevel = 'info') {
+    this.logging = kafkajsLogging(logLevel);
     if (tokenProvider) this.oauthBearerProvider = async () => ({ value: (await tokenProvider()).token });
   }
 
@@ -26,7 +30,7 @@ export class KafkajsClientFactory implements KafkaClientFactory {
    * the key under `path` (where the user wrote it).
    */
   settings(kafka: ConsumerClientSettings['kafka'], path?: string): KafkajsSettings {
-    return toKafkajsSettings(kafka, this.oauthBearerProvider, path);
+    return { ...toKafkajsSettings(kafka, this.oauthBearerProvider, path), logging: this.logging };
   }
 
   validate(kafka: KafkaSettings, path?: string): void {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ConsumerConfig, KafkaConfig, SASLOptions } from 'kafkajs';
 import { KarafkaConfigError } from '../../config/karafka-config.error.js';
 import type { KafkaSettings } from '../kafka-client.js';
+import type { KafkajsLogging } from './kafkajs-logger.js';
 
 const LIBRDKAFKA_CLIENTS = 'a librdkafka-based client (@confluentinc/kafka-javascript or node-rdkafka)';
 
@@ -39,6 +40,8 @@ export interface KafkajsSettings {
   consumer: Omit<ConsumerConfig, 'groupId'>;
   /** Producer/admin ack timeout. */
   requestTimeout?: number;
+  /** kafkajs's `logLevel` and `logCreator`, from the `logLevel` option (added by the client factory). */
+  logging: KafkajsLogging;
 }
 
 /** Names a key where the user wrote it, e.g. `kafka['sasl.mechanisms']`. */
@@ -126,7 +129,7 @@ export function toKafkajsSettings(
   settings: KafkaSettings,
   oauthBearerProvider?: () => Promise<{ value: string }>,
   path = 'kafka',
-): KafkajsSettings {
+): Omit<KafkajsSettings, 'logging'> {
   const at: At = (key) => `${path}['${key}']`;
   for (const [key, explain] of Object.entries(UNSUPPORTED)) {
     if (settings[key] === undefined) continue;
