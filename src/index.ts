@@ -54,7 +54,12 @@ export {
   type RunningJobHealth,
   type SubscriptionGroupHealth,
 } from './health/liveness-tracker.js';
-export { LivenessServer, type LivenessServerOptions } from './health/liveness-server.js';
+export {
+  summarizeLiveness,
+  type LivenessSummary,
+  type SubscriptionGroupSummary,
+} from './health/liveness-summary.js';
+export { LivenessServer, type LivenessCheck, type LivenessServerOptions } from './health/liveness-server.js';
 export { KarafkaLivenessListener } from './health/liveness-listener.js';
 export { KarafkaProducer, ProduceError, type ProduceMessage } from './producer/karafka-producer.js';
 export {

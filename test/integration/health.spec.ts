@@ -193,6 +193,10 @@ describe('health against a real broker and real HTTP', () => {
       ),
     ]);
     expect(body.error.karafka.subscriptionGroups).toMatchObject([
+      { assignedPartitions: 1, runningJobs: 1, overduePartitions: [`${topic}/0`] },
+    ]);
+    const details = JSON.parse((await get('/health/details')).body);
+    expect(details.error.karafka.subscriptionGroups).toMatchObject([
       { assigned: [`${topic}/0`], jobs: [{ topic, partition: 0, job: 'consume' }] },
     ]);
     await waitFor(() => gate.consumed === 1, 10_000, 'the hung job to end');
