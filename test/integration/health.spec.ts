@@ -367,4 +367,27 @@ describe('health against a real broker and real HTTP', () => {
     });
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
   });
+
+  it('keeps GET /health under 4 KB on 1,000 assigned partitions, counting them; /health/details lists every one', async () => {
+    const partitions = 1_000;
+    const topic = uniqueName('wide');
+    await createTopic(topic, partitions);
+    const { get, runner } = await startApp(topic);
+    await waitFor(
+      () => runner.status().listeners[0]?.assigned.length === partitions,
+      60_000,
+      `all ${partitions} partitions assigned`,
+    );
+    const health = await get('/health');
+    expect(health.status).toBe(200);
+    expect(Buffer.byteLength(health.body)).toBeLessThan(4_096);
+    expect(JSON.parse(health.body).info.karafka.subscriptionGroups).toMatchObject([
+      { assignedPartitions: partitions },
+    ]);
+    const details = await get('/health/details');
+    expect(details.status).toBe(200);
+    expect(new Set(JSON.parse(details.body).info.karafka.subscriptionGroups[0].assigned)).toEqual(
+      new Set(Array.from({ length: partitions }, (_, partition) => `${topic}/${partition}`)),
+    );
+  });
 });

@@ -6,6 +6,7 @@ import { LivenessTracker } from '../../src/health/liveness-tracker.js';
 import { JobRegistry } from '../../src/processing/job-registry.js';
 import type { EngineStatus, KarafkaRunner } from '../../src/processing/karafka-runner.js';
 import type { ListenerStatus } from '../../src/processing/subscription-group-listener.js';
+import { runningListener } from '../support/listener-status.js';
 
 const CONSUMING_TTL = 5_000;
 const PARTITIONS = 1_000;
@@ -21,16 +22,10 @@ async function setup(listener: Partial<ListenerStatus> = {}) {
     state: 'running',
     stoppedUnexpectedly: false,
     listeners: [
-      {
-        id: 'app/default',
-        groupId: 'app',
-        state: 'running',
-        joined: true,
-        lastPollAt: now,
-        startedAt: now - 1_000,
+      runningListener(now, {
         assigned: Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: 'events', partition })),
         ...listener,
-      },
+      }),
     ],
   };
   const jobs = new JobRegistry();

@@ -4,6 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { BaseConsumer, Consumer, jsonDeserializer, KarafkaModule, Message, Messages } from 'nestjs-karafka';
 import { KarafkaTestKit } from 'nestjs-karafka/testing';
 
+/** The Array methods that change an array: not on a batch. */
+const MUTATORS = ['push', 'pop', 'shift', 'unshift', 'splice', 'sort', 'reverse', 'fill', 'copyWithin'];
+
 interface Order {
   id: string;
   amount: number;
@@ -114,18 +117,7 @@ describe('Messages, a read-only array over the batch', () => {
       (messages as unknown as Message[])[0] = messages[1];
     }).toThrow(TypeError);
     expect(messages[0].offset).toBe(0);
-    for (const mutator of [
-      'push',
-      'pop',
-      'shift',
-      'unshift',
-      'splice',
-      'sort',
-      'reverse',
-      'fill',
-      'copyWithin',
-    ])
-      expect(mutator in messages, mutator).toBe(false);
+    for (const mutator of MUTATORS) expect(mutator in messages, mutator).toBe(false);
     expect(messages.filter(() => true)).toBeInstanceOf(Array);
     expect(messages.slice()).not.toBeInstanceOf(Messages);
   });
@@ -133,19 +125,7 @@ describe('Messages, a read-only array over the batch', () => {
   it('has every read-only array method of Array.prototype', () => {
     const messages = new Messages(batch([1]), 'orders', 0, 1);
     const expected = Object.getOwnPropertyNames(Array.prototype).filter(
-      (name) =>
-        ![
-          'constructor',
-          'push',
-          'pop',
-          'shift',
-          'unshift',
-          'splice',
-          'sort',
-          'reverse',
-          'fill',
-          'copyWithin',
-        ].includes(name),
+      (name) => name !== 'constructor' && !MUTATORS.includes(name),
     );
     for (const name of expected) expect(name in messages, name).toBe(true);
     expect(messages.length).toBe(1);
