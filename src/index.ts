@@ -3,6 +3,7 @@ export { KARAFKA_OPTIONS } from './karafka.constants.js';
 export type {
   CriticalErrorPolicy,
   InitialOffset,
+  KarafkaLogLevel,
   KarafkaModuleOptions,
   LivenessOptions,
   NameMapper,

@@ -22,7 +22,7 @@ import { KAFKA_CLIENT_FACTORY } from '../../src/karafka.constants.js';
 import { HealthController } from '../../sample/src/health/health.controller.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { brokers, uniqueName } from '../support/kafka/connection.mjs';
-import { createTopic, produceNumbered } from '../support/kafka-topics.js';
+import { createTopic, produceNumbered, withAdmin } from '../support/kafka-topics.js';
 import { waitFor } from '../support/wait-for.js';
 
 @Injectable()
@@ -389,5 +389,7 @@ describe('health against a real broker and real HTTP', () => {
     expect(new Set(JSON.parse(details.body).info.karafka.subscriptionGroups[0].assigned)).toEqual(
       new Set(Array.from({ length: partitions }, (_, partition) => `${topic}/${partition}`)),
     );
+    await apps.pop()!.close();
+    await withAdmin((admin) => admin.deleteTopics({ topics: [topic] })); // 1,000 partitions weigh on the shared broker
   });
 });
