@@ -5,6 +5,7 @@ export { KARAFKA_OPTIONS } from './karafka.constants.js';
 export type {
   CriticalErrorPolicy,
   InitialOffset,
+  KarafkaLogLevel,
   KarafkaModuleOptions,
   LivenessOptions,
   NameMapper,
@@ -52,6 +53,11 @@ export {
   type RunningJobHealth,
   type SubscriptionGroupHealth,
 } from './health/liveness-tracker.js';
+export {
+  summarizeLiveness,
+  type LivenessSummary,
+  type SubscriptionGroupSummary,
+} from './health/liveness-summary.js';
 export { KarafkaProducer, ProduceError, type ProduceMessage } from './producer/karafka-producer.js';
 export {
   KarafkaAdmin,

@@ -65,6 +65,8 @@ const providers: Provider[] = [
     useFactory: (options: ResolvedKarafkaOptions, monitor: KarafkaMonitor) => {
       const factory = new KafkajsClientFactory(
         options.oauth ? cachedTokenProvider(options.oauth, monitor) : undefined,
+        // kafkajs says nothing at 'error': its lines are notices (info) and chatter (verbose).
+        options.logging ? options.logLevel : 'error',
       );
       factory.validate(options.kafka); // what the client cannot honour fails at boot, not at first connect
       return factory;

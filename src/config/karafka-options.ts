@@ -41,6 +41,14 @@ export interface NameMapper {
  */
 export type CriticalErrorPolicy = 'log' | 'exit' | ((error: Error) => void);
 
+/**
+ * How much nestjs-karafka logs, most severe first; each level includes the ones before it.
+ * `'info'` (the default, as Karafka's LoggerListener) keeps a healthy app's console quiet:
+ * lifecycle, rebalances, pauses and errors. `'debug'` adds revoked and shutdown jobs;
+ * `'verbose'` adds a line per fetch and per batch and kafkajs's own protocol trace.
+ */
+export type KarafkaLogLevel = 'error' | 'warn' | 'info' | 'debug' | 'verbose';
+
 /** OAUTHBEARER token as Karafka's `oauthbearer_set_token` takes it. */
 export interface OAuthToken {
   /** The token sent to the broker, e.g. a JWT. */
@@ -94,6 +102,8 @@ export interface KarafkaModuleOptions {
   declareTopics?: boolean;
   /** Log lifecycle, rebalances and errors through Nest's Logger. Default true. */
   logging?: boolean;
+  /** How much to log when `logging` is on. Default 'info'. */
+  logLevel?: KarafkaLogLevel;
   /** The host's own shutdown deadline in ms, if it has one: a warning is logged when it is shorter than shutdownTimeout. */
   hostShutdownTimeout?: number;
   oauth?: OAuthOptions;
@@ -130,5 +140,6 @@ export const DEFAULT_OPTIONS = {
   prefix: '',
   onCriticalError: 'log',
   logging: true,
+  logLevel: 'info',
   declareTopics: false,
 } as const satisfies Partial<KarafkaModuleOptions>;

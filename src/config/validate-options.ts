@@ -8,6 +8,7 @@ import {
   type KarafkaModuleOptions,
   type ResolvedKarafkaOptions,
 } from './karafka-options.js';
+import { LOG_LEVELS } from './log-levels.js';
 import {
   boolean,
   either,
@@ -50,6 +51,7 @@ const moduleChecks = shape({
   }),
   onCriticalError: either(`'log', 'exit' or a function`, oneOf('log', 'exit'), func),
   logging: boolean,
+  logLevel: oneOf(...LOG_LEVELS),
   declareTopics: boolean,
   hostShutdownTimeout: milliseconds,
   oauth: shape({ tokenProvider: func }),

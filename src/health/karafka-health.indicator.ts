@@ -1,6 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { summarizeLiveness } from './liveness-summary.js';
 import { LivenessTracker } from './liveness-tracker.js';
 
 /**
@@ -46,10 +47,16 @@ export class KarafkaHealthIndicator implements OnModuleInit {
    * for good; the details name the TTL, the group or topic/partition and the error. Never down
    * for an idle topic, no assignment or a rebalance shorter than the TTLs. Never throws once
    * `@nestjs/terminus` is installed and the app is initialized.
+   *
+   * The details stay small whatever the partition count (a probe reads them every few seconds):
+   * per subscription group the counts of partitions and jobs, and only the partitions that explain
+   * a DOWN, at most five of each list. `{ detailed: true }` gives the full report instead, every
+   * assigned partition and job: for an endpoint you read on purpose, not for the probe.
    */
-  isHealthy<Key extends string>(key: Key): HealthIndicatorResult<Key> {
+  isHealthy<Key extends string>(key: Key, options: { detailed?: boolean } = {}): HealthIndicatorResult<Key> {
     return this.indicate(key, 'liveness', () => {
-      const { healthy, ...details } = this.tracker.liveness();
+      const report = this.tracker.liveness();
+      const { healthy, ...details } = options.detailed ? report : summarizeLiveness(report);
       return { up: healthy, details: { ...details } };
     });
   }

@@ -3,6 +3,7 @@ import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
 import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { LivenessServer } from './liveness-server.js';
+import { summarizeLiveness } from './liveness-summary.js';
 import { LivenessTracker } from './liveness-tracker.js';
 
 /** Opens the standalone liveness server (`liveness.port`) while the engine runs, and closes it when it stops. */
@@ -19,7 +20,7 @@ export class KarafkaLivenessListener implements OnModuleInit, OnApplicationShutd
   onModuleInit(): void {
     const { port, hostname } = this.options.liveness;
     if (port === undefined) return;
-    this.server = new LivenessServer({ port, hostname }, () => this.tracker.liveness());
+    this.server = new LivenessServer({ port, hostname }, () => summarizeLiveness(this.tracker.liveness()));
     this.monitor.subscribe('app.running', () => this.server?.start());
     this.monitor.subscribe('app.stopped', () => this.server?.stop());
   }

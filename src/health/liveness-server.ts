@@ -3,6 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LivenessReport } from './liveness-tracker.js';
 
+/** What the server answers from: a liveness report, or its bounded summary. */
+export type LivenessCheck = Pick<LivenessReport, 'healthy' | 'reasons'>;
+
 export interface LivenessServerOptions {
   /** Default 3000; 0 picks a free port. */
   port?: number;
@@ -11,14 +14,14 @@ export interface LivenessServerOptions {
 }
 
 /**
- * Karafka's standalone liveness listener: any path answers 204 when healthy, 500 with the
- * liveness report (`reasons`, then the details) as JSON when not. For processes with no Nest HTTP server (the CLI
+ * Karafka's standalone liveness listener: any path answers 204 when healthy, 500 with what
+ * `check` returned (`reasons`, then the details) as JSON when not. For processes with no Nest HTTP server (the CLI
  * server, the swarm). A taken port is logged and the process goes on (another process in the
  * same pod may own it, as Karafka's docs warn).
  *
  * @example
  * ```ts
- * const server = new LivenessServer({ port: 3000 }, () => app.get(LivenessTracker).liveness());
+ * const server = new LivenessServer({ port: 3000 }, () => summarizeLiveness(app.get(LivenessTracker).liveness()));
  * await server.start(); // when the engine runs
  * await server.stop(); // when it stops
  * ```
@@ -30,7 +33,7 @@ export class LivenessServer {
 
   constructor(
     private readonly options: LivenessServerOptions,
-    private readonly check: () => LivenessReport,
+    private readonly check: () => LivenessCheck,
   ) {}
 
   /** Resolves once listening, or once a failure to listen (a taken port) was logged. Never rejects. */
@@ -85,7 +88,7 @@ export class LivenessServer {
   }
 
   /** The check, or an unhealthy report naming why the check itself failed. */
-  private report(): Pick<LivenessReport, 'healthy' | 'reasons'> {
+  private report(): LivenessCheck {
     try {
       return this.check();
     } catch (error) {

@@ -1,8 +1,19 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { KarafkaLogLevel, ResolvedKarafkaOptions } from '../config/karafka-options.js';
 import { KARAFKA_OPTIONS } from '../karafka.constants.js';
-import type { ErrorEvent, PartitionEvent } from './karafka-events.js';
+import type {
+  ErrorEvent,
+  KarafkaEventName,
+  KarafkaEventMap,
+  PartitionEvent,
+  RebalanceEvent,
+} from './karafka-events.js';
 import { KarafkaMonitor } from './karafka-monitor.js';
+import { LeveledLogger } from './leveled-logger.js';
+
+function partitions(event: RebalanceEvent): string {
+  return event.partitions.map((p) => `${p.topic}/${p.partition}`).join(', ');
+}
 
 function where(event: Partial<PartitionEvent> & { offset?: number }): string {
   if (event.topic === undefined) return event.subscriptionGroup ? ` [${event.subscriptionGroup}]` : '';
@@ -11,14 +22,14 @@ function where(event: Partial<PartitionEvent> & { offset?: number }): string {
 }
 
 /**
- * Karafka's LoggerListener, through Nest's Logger: lifecycle and rebalances at log level,
- * errors with topic, partition and offset at error level, fetches at debug. Never payloads,
- * never secrets: only error messages, which the client keeps free of credentials.
+ * Karafka's LoggerListener, through Nest's Logger and the `logLevel` option: lifecycle and
+ * rebalances at info, pauses and dead-lettering at warn, errors with topic, partition and
+ * offset at error, revoked and shutdown jobs at debug, every fetch and batch at verbose (those
+ * events are not even subscribed to below it). Never payloads, never secrets: only error
+ * messages, which the client keeps free of credentials.
  */
 @Injectable()
 export class KarafkaLoggerListener implements OnModuleInit {
-  private readonly logger = new Logger('Karafka');
-
   constructor(
     private readonly monitor: KarafkaMonitor,
     @Inject(KARAFKA_OPTIONS) private readonly options: ResolvedKarafkaOptions,
@@ -26,41 +37,58 @@ export class KarafkaLoggerListener implements OnModuleInit {
 
   onModuleInit(): void {
     if (!this.options.logging) return;
-    const { monitor, logger } = this;
+    const { monitor } = this;
+    const logger = new LeveledLogger('Karafka', this.options.logLevel);
+    /** Subscribes only when the level is logged, so a quiet level costs nothing per batch. */
+    const on = <E extends KarafkaEventName>(
+      event: E,
+      level: KarafkaLogLevel,
+      line: (payload: KarafkaEventMap[E]) => string,
+    ) => {
+      if (logger.enabled(level)) monitor.subscribe(event, (payload) => logger.write(level, line(payload)));
+    };
     for (const state of ['running', 'quieting', 'quiet', 'stopping', 'stopped'] as const) {
-      monitor.subscribe(`app.${state}`, () => logger.log(`app ${state}`));
+      on(`app.${state}`, 'info', () => `app ${state}`);
     }
-    monitor.subscribe('rebalance.partitions_assigned', (e) =>
-      logger.log(
-        `${e.subscriptionGroup} assigned ${e.partitions.map((p) => `${p.topic}/${p.partition}`).join(', ')}`,
-      ),
+    on('rebalance.partitions_assigned', 'info', (e) => `${e.subscriptionGroup} assigned ${partitions(e)}`);
+    on('rebalance.partitions_revoked', 'info', (e) => `${e.subscriptionGroup} revoked ${partitions(e)}`);
+    on(
+      'connection.listener.fetch_loop.received',
+      'verbose',
+      (e) => `polled ${e.messagesCount} messages from ${e.topic}/${e.partition} [${e.subscriptionGroup}]`,
     );
-    monitor.subscribe('rebalance.partitions_revoked', (e) =>
-      logger.log(
-        `${e.subscriptionGroup} revoked ${e.partitions.map((p) => `${p.topic}/${p.partition}`).join(', ')}`,
-      ),
-    );
-    monitor.subscribe('connection.listener.fetch_loop.received', (e) =>
-      logger.debug(
-        `polled ${e.messagesCount} messages from ${e.topic}/${e.partition} [${e.subscriptionGroup}]`,
-      ),
-    );
-    monitor.subscribe('consumer.consumed', (e) =>
-      logger.debug(
+    on(
+      'consumer.consumed',
+      'verbose',
+      (e) =>
         `${e.consumerClass} consumed ${e.topic}/${e.partition} ${e.firstOffset}-${e.lastOffset} in ${e.durationMs} ms`,
-      ),
     );
-    monitor.subscribe('consumer.consuming.pause', (e) =>
-      logger.warn(`pausing${where(e)} for ${e.timeoutMs} ms (attempt ${e.attempt})`),
+    on(
+      'consumer.revoked',
+      'debug',
+      (e) => `${e.consumerClass} revoked ${e.topic}/${e.partition} in ${e.durationMs} ms`,
     );
-    monitor.subscribe('dead_letter_queue.dispatched', (e) =>
-      logger.warn(
+    on(
+      'consumer.shutdown',
+      'debug',
+      (e) => `${e.consumerClass} shut down on ${e.topic}/${e.partition} in ${e.durationMs} ms`,
+    );
+    on(
+      'consumer.consuming.pause',
+      'warn',
+      (e) => `pausing${where(e)} for ${e.timeoutMs} ms (attempt ${e.attempt})`,
+    );
+    on(
+      'dead_letter_queue.dispatched',
+      'warn',
+      (e) =>
         `dead-lettered${where(e)} to ${e.deadLetterTopic} after ${e.attempt} attempts: ${e.error.message}`,
-      ),
     );
-    monitor.subscribe('error.occurred', (e: ErrorEvent) => {
-      const text = `${e.type}${e.fatal ? ' (fatal)' : ''}${where(e)}: ${e.error.name}: ${e.error.message}${e.hint ? ` (${e.hint})` : ''}`;
-      logger.error(text);
-    });
+    on(
+      'error.occurred',
+      'error',
+      (e: ErrorEvent) =>
+        `${e.type}${e.fatal ? ' (fatal)' : ''}${where(e)}: ${e.error.name}: ${e.error.message}${e.hint ? ` (${e.hint})` : ''}`,
+    );
   }
 }

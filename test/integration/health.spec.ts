@@ -26,7 +26,7 @@ import { KAFKA_CLIENT_FACTORY } from '../../src/karafka.constants.js';
 import { HealthController } from '../../sample/src/health/health.controller.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { brokers, uniqueName } from '../support/kafka/connection.mjs';
-import { createTopic, produceNumbered } from '../support/kafka-topics.js';
+import { createTopic, produceNumbered, withAdmin } from '../support/kafka-topics.js';
 import { waitFor } from '../support/wait-for.js';
 
 @Injectable()
@@ -201,6 +201,10 @@ describe('health against a real broker and real HTTP', () => {
       ),
     ]);
     expect(body.error.karafka.subscriptionGroups).toMatchObject([
+      { assignedPartitions: 1, runningJobs: 1, overduePartitions: [`${topic}/0`] },
+    ]);
+    const details = JSON.parse((await get('/health/details')).body);
+    expect(details.error.karafka.subscriptionGroups).toMatchObject([
       { assigned: [`${topic}/0`], jobs: [{ topic, partition: 0, job: 'consume' }] },
     ]);
     await waitFor(() => gate.consumed === 1, 10_000, 'the hung job to end');
@@ -370,5 +374,30 @@ describe('health against a real broker and real HTTP', () => {
       karafka: { status: 'up', state: 'running' },
     });
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
+  });
+
+  it('keeps GET /health under 4 KB on 1,000 assigned partitions, counting them; /health/details lists every one', async () => {
+    const partitions = 1_000;
+    const topic = uniqueName('wide');
+    await createTopic(topic, partitions);
+    const { get, runner } = await startApp(topic);
+    await waitFor(
+      () => runner.status().listeners[0]?.assigned.length === partitions,
+      60_000,
+      `all ${partitions} partitions assigned`,
+    );
+    const health = await get('/health');
+    expect(health.status).toBe(200);
+    expect(Buffer.byteLength(health.body)).toBeLessThan(4_096);
+    expect(JSON.parse(health.body).info.karafka.subscriptionGroups).toMatchObject([
+      { assignedPartitions: partitions },
+    ]);
+    const details = await get('/health/details');
+    expect(details.status).toBe(200);
+    expect(new Set(JSON.parse(details.body).info.karafka.subscriptionGroups[0].assigned)).toEqual(
+      new Set(Array.from({ length: partitions }, (_, partition) => `${topic}/${partition}`)),
+    );
+    await apps.pop()!.close();
+    await withAdmin((admin) => admin.deleteTopics({ topics: [topic] })); // 1,000 partitions weigh on the shared broker
   });
 });

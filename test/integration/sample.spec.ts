@@ -8,9 +8,10 @@ import { waitFor } from '../support/wait-for.js';
 describe('the sample app', () => {
   let app: INestApplication;
   let base: string;
+  const console = new CaptureLogger();
 
   beforeAll(async () => {
-    app = await NestFactory.create(AppModule, { logger: new CaptureLogger() });
+    app = await NestFactory.create(AppModule, { logger: console });
     await app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
   });
@@ -48,5 +49,17 @@ describe('the sample app', () => {
       body: '{"id":1}',
     });
     expect(invalid.status).toBe(400);
+  });
+
+  it("keeps a healthy run's console quiet at the default level: no kafkajs line, no per-batch line", async () => {
+    // Runs after the order above was produced and consumed, so a batch and the producer were seen.
+    expect(console.lines.filter((line) => / kafkajs$|KafkaJS|Response |Request /.test(line))).toEqual([]);
+    expect(console.lines.filter((line) => /polled \d+ messages| consumed orders/.test(line))).toEqual([]);
+    expect(console.lines.filter((line) => /^(debug|verbose) /.test(line))).toEqual([]);
+    // kafkajs's partitioner notice, said once in Karafka's words when the producer was built.
+    expect(
+      console.lines.filter((line) => /^log producer: a message's key picks its partition/.test(line)),
+    ).toHaveLength(1);
+    expect(console.has(/^log app running Karafka$/)).toBe(true);
   });
 });

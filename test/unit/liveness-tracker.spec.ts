@@ -17,6 +17,7 @@ import { JobRegistry } from '../../src/processing/job-registry.js';
 import type { EngineStatus } from '../../src/processing/karafka-runner.js';
 import type { ListenerStatus } from '../../src/processing/listener/listener-states.js';
 import { FakeClientFactory, type FakeConsumerClient } from '../support/fake-consumer-client.js';
+import { runningListener } from '../support/listener-status.js';
 import { waitFor } from '../support/wait-for.js';
 
 const options = resolveKarafkaOptions({
@@ -29,17 +30,7 @@ function setup(listeners: Partial<ListenerStatus>[] = [{}], engine: Partial<Engi
   const status: EngineStatus = {
     state: 'running',
     stoppedUnexpectedly: false,
-    listeners: listeners.map((l) => ({
-      id: 'app/default',
-      groupId: 'app',
-      state: 'running',
-      joined: true,
-      lastPollAt: now,
-      startedAt: now - 1_000,
-      assigned: [],
-      missingTopics: [],
-      ...l,
-    })),
+    listeners: listeners.map((l) => runningListener(now, l)),
     ...engine,
   };
   const runner = { status: () => status } as unknown as KarafkaRunner;

@@ -2,7 +2,10 @@ import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { KarafkaHealthIndicator } from 'nestjs-karafka';
 
-/** Kubernetes probes: liveness on /health, readiness on /health/ready. */
+/**
+ * Kubernetes probes: liveness on /health, readiness on /health/ready. /health/details is for
+ * people: the liveness report with every assigned partition and running job.
+ */
 @Controller('health')
 export class HealthController {
   constructor(
@@ -20,5 +23,11 @@ export class HealthController {
   @HealthCheck()
   ready() {
     return this.health.check([() => this.karafka.isReady('karafka')]);
+  }
+
+  @Get('details')
+  @HealthCheck()
+  details() {
+    return this.health.check([() => this.karafka.isHealthy('karafka', { detailed: true })]);
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AssignerProtocol, Kafka, logLevel, type Admin } from 'kafkajs';
+import { AssignerProtocol, Kafka, type Admin } from 'kafkajs';
 import type {
   AdminClient,
   ClusterInfo,
@@ -11,7 +11,6 @@ import type {
   TopicSpec,
   Watermarks,
 } from '../kafka-client.js';
-import { nestLogCreator } from './kafkajs-logger.js';
 import type { KafkajsSettings } from './kafkajs-settings.js';
 
 const READ_TIMEOUT_MS = 30_000;
@@ -24,8 +23,7 @@ export class KafkajsAdminClient implements AdminClient {
     this.kafka = new Kafka({
       clientId,
       ...mapped.client,
-      logLevel: logLevel.WARN,
-      logCreator: nestLogCreator,
+      ...mapped.logging,
     });
     this.admin = this.kafka.admin();
   }

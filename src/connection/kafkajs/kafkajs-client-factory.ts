@@ -1,4 +1,4 @@
-import type { OAuthToken } from '../../config/karafka-options.js';
+import type { KarafkaLogLevel, OAuthToken } from '../../config/karafka-options.js';
 import type {
   AdminClient,
   ConsumerClient,
@@ -12,6 +12,7 @@ import type {
 import { installKafkajsCodecs } from './compression/index.js';
 import { KafkajsAdminClient } from './kafkajs-admin-client.js';
 import { KafkajsConsumerClient } from './kafkajs-consumer-client.js';
+import { kafkajsLogging, type KafkajsLogging } from './kafkajs-logger.js';
 import { KafkajsProducerClient } from './kafkajs-producer-client.js';
 import { KAFKAJS_KAFKA_KEYS, toKafkajsSettings, type KafkajsSettings } from './kafkajs-settings.js';
 
@@ -20,9 +21,12 @@ export class KafkajsClientFactory implements KafkaClientFactory {
   readonly name = 'kafkajs';
   readonly kafkaKeys: Readonly<Record<string, KafkaSettingKind>> = KAFKAJS_KAFKA_KEYS;
   private readonly oauthBearerProvider?: () => Promise<{ value: string }>;
+  private readonly logging: KafkajsLogging;
 
-  constructor(tokenProvider?: () => Promise<OAuthToken>) {
+  /** `logLevel` is the module's option: how much of kafkajs's own logging reaches Nest's Logger. */
+  constructor(tokenProvider?: () => Promise<OAuthToken>, logLevel: KarafkaLogLevel = 'info') {
     installKafkajsCodecs();
+    this.logging = kafkajsLogging(logLevel);
     if (tokenProvider) this.oauthBearerProvider = async () => ({ value: (await tokenProvider()).token });
   }
 
@@ -31,7 +35,7 @@ export class KafkajsClientFactory implements KafkaClientFactory {
    * the key under `path` (where the user wrote it).
    */
   settings(kafka: ConsumerClientSettings['kafka'], path?: string): KafkajsSettings {
-    return toKafkajsSettings(kafka, this.oauthBearerProvider, path);
+    return { ...toKafkajsSettings(kafka, this.oauthBearerProvider, path), logging: this.logging };
   }
 
   validate(kafka: KafkaSettings, path?: string): void {

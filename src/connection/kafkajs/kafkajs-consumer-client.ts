@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { Kafka, type Admin } from 'kafkajs';
 import {
   KafkaClientError,
   OwnershipUncertainError,
@@ -9,7 +9,6 @@ import {
   type TopicPartitionOffset,
 } from '../kafka-client.js';
 import { toKafkaClientError } from './kafkajs-errors.js';
-import { nestLogCreator } from './kafkajs-logger.js';
 import { installOffsetResetWithoutCommit, onOffsetReset } from './kafkajs-offset-reset.js';
 import { KafkajsPartitionGate } from './kafkajs-partition-gate.js';
 import { KafkajsSession, type SessionEvents } from './kafkajs-session.js';
@@ -167,8 +166,7 @@ export class KafkajsConsumerClient implements ConsumerClient {
       const kafka = new Kafka({
         clientId: this.settings.clientId,
         ...this.mapped.client,
-        logLevel: logLevel.WARN,
-        logCreator: nestLogCreator,
+        ...this.mapped.logging,
       });
       this.admin = kafka.admin();
       await this.admin.connect();

@@ -1,6 +1,5 @@
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, type Producer } from 'kafkajs';
 import type { ProducedMessage, ProducerClient, ProducerClientSettings } from '../kafka-client.js';
-import { nestLogCreator } from './kafkajs-logger.js';
 import type { KafkajsSettings } from './kafkajs-settings.js';
 
 export class KafkajsProducerClient implements ProducerClient {
@@ -13,8 +12,7 @@ export class KafkajsProducerClient implements ProducerClient {
     const kafka = new Kafka({
       clientId: settings.clientId,
       ...mapped.client,
-      logLevel: logLevel.WARN,
-      logCreator: nestLogCreator,
+      ...mapped.logging,
     });
     this.producer = kafka.producer({
       idempotent: settings.idempotent,

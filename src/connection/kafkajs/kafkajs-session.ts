@@ -1,6 +1,5 @@
-import { Kafka, logLevel, type Consumer, type EachBatchPayload } from 'kafkajs';
+import { Kafka, type Consumer, type EachBatchPayload } from 'kafkajs';
 import type { ConsumerClientSettings, TopicPartition, TopicPartitionOffset } from '../kafka-client.js';
-import { nestLogCreator } from './kafkajs-logger.js';
 import { KafkajsRawMessage } from './kafkajs-raw-message.js';
 import type { KafkajsSettings } from './kafkajs-settings.js';
 import { subscriptionAwareRoundRobin } from './subscription-aware-assigner.js';
@@ -69,8 +68,7 @@ export class KafkajsSession {
     const kafka = new Kafka({
       clientId: settings.clientId,
       ...mapped.client,
-      logLevel: logLevel.WARN,
-      logCreator: nestLogCreator,
+      ...mapped.logging,
     });
     this.consumer = kafka.consumer({
       groupId: settings.groupId,

@@ -5,6 +5,7 @@ import { KNOWN_KAFKA_SETTINGS } from '../../config/kafka-settings.js';
 import { KarafkaConfigError } from '../../config/karafka-config.error.js';
 import type { KafkaSettingKind, KafkaSettings } from '../kafka-client.js';
 import { COMPRESSION_TYPES, compressionUnavailable } from './compression/index.js';
+import type { KafkajsLogging } from './kafkajs-logger.js';
 
 const LIBRDKAFKA_CLIENTS = 'a librdkafka-based client (@confluentinc/kafka-javascript or node-rdkafka)';
 
@@ -49,6 +50,8 @@ export interface KafkajsSettings {
   requestTimeout?: number;
   /** What the producer compresses its record batches with (`compression.type`). */
   compression: CompressionTypes;
+  /** kafkajs's `logLevel` and `logCreator`, from the `logLevel` option (added by the client factory). */
+  logging: KafkajsLogging;
 }
 
 /** Names a key where the user wrote it, e.g. `kafka['sasl.mechanisms']`. */
@@ -136,7 +139,7 @@ export function toKafkajsSettings(
   settings: KafkaSettings,
   oauthBearerProvider?: () => Promise<{ value: string }>,
   path = 'kafka',
-): KafkajsSettings {
+): Omit<KafkajsSettings, 'logging'> {
   const at: At = (key) => `${path}['${key}']`;
   for (const [key, explain] of Object.entries(UNSUPPORTED)) {
     if (settings[key] === undefined) continue;
