@@ -57,6 +57,10 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.close().catch(() => undefined)));
 });
 
+type Seen = Awaited<ReturnType<typeof startApp>>['events'];
+const dispatched = (events: Seen) =>
+  waitFor(() => events.some((e) => e.name === 'dead_letter_queue.dispatched'), 20_000, 'the DLQ dispatch');
+
 async function startApp(
   consumers: Type<BaseConsumer>[],
   options: Partial<KarafkaModuleOptions>,
@@ -220,11 +224,7 @@ describe('engine defects (real broker)', () => {
       { groupId },
       behaviour,
     );
-    await waitFor(
-      () => events.some((e) => e.name === 'dead_letter_queue.dispatched'),
-      20_000,
-      'the DLQ dispatch',
-    );
+    await dispatched(events);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect((await committedOffsets(groupId, topic)).get(0)).toBe(-1);
   });
@@ -263,11 +263,7 @@ describe('engine defects (real broker)', () => {
       { groupId },
       behaviour,
     );
-    await waitFor(
-      () => events.some((e) => e.name === 'dead_letter_queue.dispatched'),
-      20_000,
-      'the DLQ dispatch',
-    );
+    await dispatched(events);
     expect(attemptsOf1).toHaveLength(3);
     expect(events.find((e) => e.name === 'dead_letter_queue.dispatched')!.payload).toMatchObject({
       offset: 1,
