@@ -46,6 +46,7 @@ export class SubscriptionGroupListener {
   private readonly committer: OffsetCommitter;
   private readonly supervisor: ConnectionSupervisor;
   private readonly problems: ClientProblems;
+  private readonly eventBase: { subscriptionGroup: string; groupId: string };
   private statisticsTimer?: NodeJS.Timeout;
   private joined = false;
   private lastPollAt?: number;
@@ -56,6 +57,7 @@ export class SubscriptionGroupListener {
     private readonly deps: ListenerDependencies,
   ) {
     this.logger = new Logger(`Karafka ${group.id}`);
+    this.eventBase = { subscriptionGroup: group.id, groupId: group.groupId };
     this.routes = new Map(group.routes.map((route) => [route.topic, route]));
     this.problems = new ClientProblems(this.eventBase, deps.monitor, this.logger);
     this.partitions = new PartitionMap((partition, predecessor) =>
@@ -94,10 +96,6 @@ export class SubscriptionGroupListener {
 
   get state(): ListenerState {
     return this.states.state;
-  }
-
-  private get eventBase() {
-    return { subscriptionGroup: this.group.id, groupId: this.group.groupId };
   }
 
   status(): ListenerStatus {
