@@ -94,7 +94,10 @@ export interface KarafkaModuleOptions {
   declareTopics?: boolean;
   /** Log lifecycle, rebalances and errors through Nest's Logger. Default true. */
   logging?: boolean;
-  /** The host's own shutdown deadline in ms, if it has one: a warning is logged when it is shorter than shutdownTimeout. */
+  /**
+   * The host's own shutdown deadline in ms, if it has one: a warning is logged when it is shorter
+   * than shutdownTimeout plus @nestjs/terminus's gracefulShutdownTimeoutMs (a delay before the stop).
+   */
   hostShutdownTimeout?: number;
   oauth?: OAuthOptions;
 }
