@@ -71,7 +71,7 @@ export function resolveKarafkaOptions(options: KarafkaModuleOptions): ResolvedKa
   if (options.kafka === undefined) {
     throw new KarafkaConfigError('kafka', 'is required', "pass kafka: { 'bootstrap.servers': 'host:9092' }");
   }
-  const { defaults = {}, forced = {} } = processOverrides();
+  const { defaults = {}, forced = {}, withoutLivenessListener } = processOverrides();
   const resolved: ResolvedKarafkaOptions = {
     ...DEFAULT_OPTIONS,
     ...stripUndefined(defaults),
@@ -81,10 +81,15 @@ export function resolveKarafkaOptions(options: KarafkaModuleOptions): ResolvedKa
     pause: { ...DEFAULT_PAUSE, ...stripUndefined(options.pause ?? {}) },
     liveness: {
       ...DEFAULT_LIVENESS,
+      ...stripUndefined(defaults.liveness ?? {}),
       ...stripUndefined(options.liveness ?? {}),
       ...stripUndefined(forced.liveness ?? {}),
     },
   };
+  if (withoutLivenessListener) {
+    delete resolved.liveness.port;
+    delete resolved.liveness.hostname;
+  }
   if (resolved.shutdownTimeout <= resolved.maxWaitTime) {
     throw new KarafkaConfigError(
       'shutdownTimeout',

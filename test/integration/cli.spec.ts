@@ -47,14 +47,27 @@ interface Run {
 
 const runs: Run[] = [];
 afterEach(() => {
-  for (const run of runs.splice(0)) run.child.kill('SIGKILL');
+  for (const run of runs.splice(0)) {
+    if (run.child.exitCode !== null || run.child.signalCode !== null) continue;
+    try {
+      process.kill(-run.child.pid!, 'SIGKILL');
+    } catch {
+      run.child.kill('SIGKILL');
+    }
+  }
 });
 
-function start(command: string, args: string[], env: Record<string, string>): Run {
+/** The test's environment without what npm sets (the suite may run under npm): children start clean. */
+const cleanEnv = () =>
+  Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')));
+
+function start(command: string, args: string[], env: Record<string, string>, detached = false): Run {
   const child = spawn(command, args, {
     cwd: root,
-    env: { ...process.env, KAFKA_BROKERS: brokers(), NO_COLOR: '1', ...env },
+    env: { ...cleanEnv(), KAFKA_BROKERS: brokers(), NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own, so npx and the node it starts die together.
+    detached,
   });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -126,8 +139,9 @@ describe('karafka server: real processes, real signals, real broker', () => {
     const output = first.output();
     expect(output.indexOf(`batch-end ${topic}/0 0-4`)).toBeGreaterThan(output.indexOf('SIGTERM: stopping'));
     expect(output).toContain(`shutdown ${topic}/0`);
-    // The process owns the signals: no embedding warning.
+    // The process owns the signals: no embedding warning; run by node, no npm warning.
     expect(output).not.toContain('no shutdown hooks');
+    expect(output).not.toContain('running under npm');
     expect((await committedOffsets(groupId, topic)).get(0)).toBe(5);
 
     const again = server({ ...env, SLOW_MS: '0' }, '--liveness-port', String(await freePort()));
@@ -137,6 +151,16 @@ describe('karafka server: real processes, real signals, real broker', () => {
     expect(again.output()).not.toContain(`${topic}/0 0-4`);
     again.child.kill('SIGTERM');
     expect((await again.exit).code).toBe(0);
+  });
+
+  it('SIGTERM while the consumer still connects exits 0 (nothing to pause yet)', async () => {
+    const topic = uniqueName('cli-early');
+    await createTopic(topic, 1);
+    const run = server({ TOPICS: topic, GROUP_ID: uniqueName('group') }, '--no-liveness');
+    await waitForOutput(run, 'app running', 'the engine to start');
+    run.child.kill('SIGTERM');
+    expect((await run.exit).code, run.output()).toBe(0);
+    expect(run.output()).not.toContain('KafkaJSNonRetriableError');
   });
 
   it('past shutdownTimeout, SIGTERM exits 2 in about that time and names the stuck consumer and partition', async () => {
@@ -247,6 +271,38 @@ describe('karafka server: real processes, real signals, real broker', () => {
     const { code } = await nope.exit;
     expect(code).toBe(64);
     expect(nope.output()).toContain(`unknown topic "nope". Known topics: ${[a, b].sort().join(', ')}`);
+  });
+
+  it("--no-liveness turns off the module's own liveness.port; without it, that port answers 204", async () => {
+    const topic = uniqueName('cli-live');
+    await createTopic(topic, 1);
+    await produceNumbered(topic, 1, 1);
+    const port = await freePort();
+    const env = { TOPICS: topic, LIVENESS_PORT: String(port) };
+    const on = server({ ...env, GROUP_ID: uniqueName('group') });
+    await waitForOutput(on, 'batch-end', 'consumption');
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(204);
+    on.child.kill('SIGTERM');
+    expect((await on.exit).code).toBe(0);
+
+    const off = server({ ...env, GROUP_ID: uniqueName('group') }, '--no-liveness');
+    await waitForOutput(off, 'batch-end', 'consumption');
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    expect(off.output()).not.toContain('liveness listener on');
+    off.child.kill('SIGTERM');
+    expect((await off.exit).code).toBe(0);
+  });
+
+  it('run through npx, says at start that npm does not pass SIGTERM on and to run it with node', async () => {
+    const topic = uniqueName('cli-npx');
+    const run = start(
+      'npx',
+      ['--no', '--', 'karafka', 'server', '--module', fixture, '--no-liveness'],
+      { TOPICS: topic, GROUP_ID: uniqueName('group') },
+      true,
+    );
+    await waitForOutput(run, 'running under npm (npm exec)', 'the npm warning');
+    expect(run.output()).toContain('Run the bin with node itself: node node_modules/.bin/karafka server');
   });
 
   it('with the liveness port taken by another process, still consumes and logs the clash', async () => {

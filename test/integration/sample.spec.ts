@@ -1,8 +1,13 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppModule } from '../../sample/src/app.module.js';
 import { CaptureLogger } from '../support/capture-logger.js';
+import { brokers } from '../support/kafka/connection.mjs';
+import { image, root, type Image } from '../support/sample-assets.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('the sample app', () => {
@@ -48,5 +53,86 @@ describe('the sample app', () => {
       body: '{"id":1}',
     });
     expect(invalid.status).toBe(400);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Runs an image's CMD as Docker would, in the repository root (the image's /app: package.json,
+ * node_modules, dist, sample/dist), with its ENV, the broker and a free PORT (as `-e PORT=...`).
+ */
+function runImage({ command, env }: Image, port: number) {
+  const [file, ...args] = command;
+  const npmFree = Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_'));
+  const child = spawn(file, args, {
+    cwd: root,
+    env: {
+      ...Object.fromEntries(npmFree),
+      ...env,
+      KAFKA_BROKERS: brokers(),
+      PORT: String(port),
+      NO_COLOR: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, exit, output: () => output };
+}
+
+async function status(url: string): Promise<number | undefined> {
+  try {
+    return (await fetch(url)).status;
+  } catch {
+    return undefined;
+  }
+}
+
+describe("the sample images' command lines, run as real processes", () => {
+  beforeAll(() => {
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    execFileSync(process.execPath, [tsc, '-p', 'sample/tsconfig.json'], { cwd: root });
+  }, 120_000);
+
+  it('sample/Dockerfile.server: karafka server --no-http answers liveness 204 on PORT, serves no controller, stops on SIGTERM with 0', async () => {
+    const port = await freePort();
+    const run = runImage(image('sample/Dockerfile.server'), port);
+    try {
+      await waitFor(async () => (await status(`http://127.0.0.1:${port}/`)) === 204, 60_000, 'liveness 204');
+      // The liveness listener answers every path: /health is not the sample's Terminus controller.
+      const health = await fetch(`http://127.0.0.1:${port}/health`);
+      expect(health.status).toBe(204);
+      expect(await health.text()).toBe('');
+      expect(run.output()).not.toContain('Mapped {/health');
+      run.child.kill('SIGTERM');
+      expect(await run.exit, run.output()).toEqual({ code: 0, signal: null });
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
+
+  it('sample/Dockerfile: the embedded app answers /health 200 on PORT and stops on SIGTERM', async () => {
+    const port = await freePort();
+    const run = runImage(image('sample/Dockerfile'), port);
+    try {
+      await waitFor(async () => (await status(`http://127.0.0.1:${port}/health`)) === 200, 60_000, '/health');
+      run.child.kill('SIGTERM');
+      // Nest closes the app, then re-raises the signal.
+      expect(await run.exit).toEqual({ code: null, signal: 'SIGTERM' });
+      expect(run.output()).toContain('app stopped');
+    } finally {
+      run.child.kill('SIGKILL');
+    }
   });
 });

@@ -114,11 +114,19 @@ export class KafkajsConsumerClient implements ConsumerClient {
   }
 
   pause(partitions: TopicPartition[]): void {
-    this.consumer?.pause(partitions.map(({ topic, partition }) => ({ topic, partitions: [partition] })));
+    try {
+      this.consumer?.pause(partitions.map(({ topic, partition }) => ({ topic, partitions: [partition] })));
+    } catch {
+      // Not running yet (a stop while connecting): nothing is fetched to pause.
+    }
   }
 
   resume(partitions: TopicPartition[]): void {
-    this.consumer?.resume(partitions.map(({ topic, partition }) => ({ topic, partitions: [partition] })));
+    try {
+      this.consumer?.resume(partitions.map(({ topic, partition }) => ({ topic, partitions: [partition] })));
+    } catch {
+      // Not running yet: nothing is paused.
+    }
   }
 
   seek({ topic, partition, offset }: TopicPartitionOffset): void {
