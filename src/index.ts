@@ -1,6 +1,7 @@
 export { KarafkaModule } from './karafka.module.js';
 export { KARAFKA_OPTIONS } from './karafka.constants.js';
 export type {
+  AdminOptions,
   CriticalErrorPolicy,
   InitialOffset,
   KarafkaModuleOptions,

@@ -7,15 +7,15 @@ import type {
   PartitionInfo,
   Watermarks,
 } from '../connection/kafka-client.js';
-import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
+import { DEFAULT_ADMIN, type ResolvedKarafkaOptions } from '../config/karafka-options.js';
 import { Message } from '../consumer/message.js';
 import { jsonDeserializer } from '../consumer/deserializers.js';
 import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { LazyConnection } from '../connection/lazy-connection.js';
-import { clusterGroupId, clusterTopicName } from '../routing/route-builder.js';
+import { clusterGroupId, clusterTopicName } from '../config/cluster-names.js';
 
-/** Karafka's default `config.admin.group_id`, prefixed like every group. */
-export const ADMIN_GROUP_ID = 'karafka_admin';
+/** Karafka's default `config.admin.group_id` (the `admin.groupId` option), prefixed like every group. */
+export const ADMIN_GROUP_ID = DEFAULT_ADMIN.groupId;
 
 export interface TopicInfo {
   name: string;
@@ -49,6 +49,8 @@ export interface GroupPosition {
 @Injectable()
 export class KarafkaAdmin implements OnApplicationShutdown {
   private readonly client: LazyConnection<AdminClient>;
+  /** Reads share one consumer group: one at a time, or they would rebalance each other. */
+  private reading: Promise<unknown> = Promise.resolve();
 
   constructor(
     @Inject(KARAFKA_OPTIONS) private readonly options: ResolvedKarafkaOptions,
@@ -104,7 +106,10 @@ export class KarafkaAdmin implements OnApplicationShutdown {
     return (await this.admin()).watermarks(this.topic(name));
   }
 
-  /** Up to `count` messages of one partition from `startOffset` (default: the last `count`), JSON payloads. */
+  /**
+   * Up to `count` messages of one partition from `startOffset` (default: the last `count`), JSON
+   * payloads. Read with the `admin.groupId` consumer group (prefixed), which commits nothing.
+   */
   async readTopic(
     name: string,
     partition: number,
@@ -116,7 +121,9 @@ export class KarafkaAdmin implements OnApplicationShutdown {
     const marks = (await admin.watermarks(topic)).find((w) => w.partition === partition);
     if (!marks) throw new Error(`${topic} has no partition ${partition}`);
     const from = startOffset ?? Math.max(marks.low, marks.high - count);
-    const raw = await admin.read(topic, partition, from, count, clusterGroupId(this.options, ADMIN_GROUP_ID));
+    const read = this.reading.then(() => admin.read(topic, partition, from, count, this.adminGroupId()));
+    this.reading = read.catch(() => undefined);
+    const raw = await read;
     return raw.map((message) => new Message(topic, partition, message, jsonDeserializer));
   }
 
@@ -172,6 +179,11 @@ export class KarafkaAdmin implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.client.close();
+  }
+
+  /** The consumer group the admin reads with, as named on the cluster. */
+  adminGroupId(): string {
+    return this.group(this.options.admin.groupId);
   }
 
   private topic(name: string): string {

@@ -59,6 +59,16 @@ export interface OAuthOptions {
   tokenProvider: () => Promise<OAuthToken> | OAuthToken;
 }
 
+/** Karafka's `config.admin`. */
+export interface AdminOptions {
+  /**
+   * The consumer group `KarafkaAdmin` reads topics with (Karafka's `config.admin.group_id`),
+   * prefixed like every group. One fixed group, so Heroku's multi-tenant plans, where groups
+   * must be created in advance, can have it. Default 'karafka_admin'.
+   */
+  groupId: string;
+}
+
 /** Options of `KarafkaModule.forRoot`. Only `kafka['bootstrap.servers']` is required. */
 export interface KarafkaModuleOptions {
   /** librdkafka-style settings, as Karafka's `config.kafka`. */
@@ -100,13 +110,18 @@ export interface KarafkaModuleOptions {
    */
   hostShutdownTimeout?: number;
   oauth?: OAuthOptions;
+  admin?: Partial<AdminOptions>;
 }
 
 /** Options after defaults were applied and validation passed. */
 export interface ResolvedKarafkaOptions extends Required<
-  Omit<KarafkaModuleOptions, 'names' | 'pause' | 'liveness' | 'hostShutdownTimeout' | 'oauth' | 'prefix'>
+  Omit<
+    KarafkaModuleOptions,
+    'names' | 'pause' | 'liveness' | 'hostShutdownTimeout' | 'oauth' | 'prefix' | 'admin'
+  >
 > {
   prefix: string;
+  admin: AdminOptions;
   names: NameMapper;
   pause: PauseOptions;
   liveness: LivenessOptions;
@@ -119,6 +134,7 @@ export const DEFAULT_PAUSE: PauseOptions = {
   maxTimeout: 30_000,
   withExponentialBackoff: true,
 };
+export const DEFAULT_ADMIN: AdminOptions = { groupId: 'karafka_admin' };
 export const DEFAULT_LIVENESS: LivenessOptions = { pollingTtl: 300_000, consumingTtl: 300_000 };
 
 export const DEFAULT_OPTIONS = {

@@ -2,6 +2,7 @@ import { KarafkaConfigError } from './karafka-config.error.js';
 import { processOverrides } from './process-overrides.js';
 import { validateKafkaSettings } from './kafka-settings.js';
 import {
+  DEFAULT_ADMIN,
   DEFAULT_LIVENESS,
   DEFAULT_OPTIONS,
   DEFAULT_PAUSE,
@@ -53,6 +54,7 @@ const moduleChecks = shape({
   declareTopics: boolean,
   hostShutdownTimeout: milliseconds,
   oauth: shape({ tokenProvider: func }),
+  admin: shape({ groupId: nonEmptyString }),
 });
 
 /**
@@ -79,6 +81,7 @@ export function resolveKarafkaOptions(options: KarafkaModuleOptions): ResolvedKa
     ...stripUndefined(forced),
     names: options.names ?? {},
     pause: { ...DEFAULT_PAUSE, ...stripUndefined(options.pause ?? {}) },
+    admin: { ...DEFAULT_ADMIN, ...stripUndefined(options.admin ?? {}) },
     liveness: {
       ...DEFAULT_LIVENESS,
       ...stripUndefined(defaults.liveness ?? {}),

@@ -3,7 +3,7 @@ import type { ProducedMessage, ProducerClient, RawHeaders } from '../connection/
 import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
 import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { KARAFKA_OPTIONS } from '../karafka.constants.js';
-import { clusterTopicName } from '../routing/route-builder.js';
+import { clusterTopicName } from '../config/cluster-names.js';
 import { ProducerConnection } from './producer-connection.js';
 
 /** Bytes per produce request: well under the broker's default `message.max.bytes` (1 MiB per record batch). */

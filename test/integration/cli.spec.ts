@@ -354,6 +354,7 @@ describe('karafka server: real processes, real signals, real broker', () => {
     const info = start('npx', ['--no', '--', 'karafka', 'info', '--module', fixture], env);
     expect((await info.exit).code).toBe(0);
     expect(info.output()).toContain('consumer group info-group');
+    expect(info.output()).toContain('admin group karafka_admin (KarafkaAdmin reads)');
     expect(info.output()).toContain(
       `topic ${topic} -> FixtureConsumer0 initialOffset=earliest maxMessages=5`,
     );

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { USAGE } from '../../src/cli/cli-args.js';
+import { DEFAULT_ADMIN } from '../../src/config/karafka-options.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -33,5 +34,17 @@ describe('words that promise what exists', () => {
       .filter(({ text }) => /swarm/i.test(text))
       .map(({ where }) => where);
     expect(swarm ? [] : mentions).toEqual([]);
+  });
+});
+
+describe('the Heroku guide', () => {
+  it('lists a Heroku CLI command creating every consumer group it configures, and the admin group', () => {
+    const guide = read('docs/deployment/heroku.md');
+    const configured = [...guide.matchAll(/groupId: '([^']+)'/g)].map((match) => match[1]);
+    const created = [...guide.matchAll(/heroku kafka:consumer-groups:create (\S+)/g)].map(
+      (match) => match[1],
+    );
+    expect(configured.length).toBeGreaterThan(0);
+    expect(created).toEqual(expect.arrayContaining([...configured, DEFAULT_ADMIN.groupId]));
   });
 });
