@@ -9,6 +9,7 @@ export type {
   NameMapper,
   OAuthOptions,
   OAuthToken,
+  OAuthTokenFailure,
   PauseOptions,
   ResolvedKarafkaOptions,
 } from './config/karafka-options.js';

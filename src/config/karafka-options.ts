@@ -41,8 +41,8 @@ export interface NameMapper {
  */
 export type CriticalErrorPolicy = 'log' | 'exit' | ((error: Error) => void);
 
-/** OAUTHBEARER token as Karafka's `oauthbearer_set_token` takes it. */
-export interface OAuthToken {
+/** OAUTHBEARER token as Karafka's `oauthbearer_set_token(token:, lifetime_ms:, principal_name:)` takes it. */
+export type OAuthToken = {
   /** The token sent to the broker, e.g. a JWT. */
   token: string;
   /**
@@ -50,13 +50,28 @@ export interface OAuthToken {
    * `exp * 1000`), or, for values below 10^12, a duration in ms from now.
    */
   lifetimeMs: number;
-  /** The principal the token stands for; reported in `oauthbearer.token_refresh`. */
-  principal: string;
+} & (
+  | {
+      /** The principal the token stands for (`principal_name`); reported in `oauthbearer.token_refresh`. */
+      principalName: string;
+    }
+  | {
+      /** @deprecated Use `principalName`, Karafka's `principal_name`. Still read when `principalName` is absent. */
+      principal: string;
+    }
+);
+
+/**
+ * Karafka's `oauthbearer_set_token_failure(reason)`: no token this time, and why. The reason is
+ * logged, published in `error.occurred` and shown in health. Throwing an error does the same.
+ */
+export interface OAuthTokenFailure {
+  failureReason: string;
 }
 
 export interface OAuthOptions {
-  /** Called whenever a token is needed or due; return a token or throw with the reason. */
-  tokenProvider: () => Promise<OAuthToken> | OAuthToken;
+  /** Called whenever a token is needed or due: return a token, or a failure with its reason (or throw). */
+  tokenProvider: () => Promise<OAuthToken | OAuthTokenFailure> | OAuthToken | OAuthTokenFailure;
 }
 
 /** Karafka's `config.admin`. */

@@ -185,7 +185,7 @@ describe.skipIf(info === null)(
       const tokenProvider = (): OAuthToken => {
         calls++;
         const { jwt, exp } = unsignedJwt('karafka', 3_600);
-        return { token: jwt, lifetimeMs: exp * 1000, principal: 'karafka' };
+        return { token: jwt, lifetimeMs: exp * 1000, principalName: 'karafka' };
       };
       const { received, runner, refreshes } = await startApp(topic, {
         kafka: {
@@ -203,6 +203,30 @@ describe.skipIf(info === null)(
       expect(refreshes[0].principal).toBe('karafka');
       expect(refreshes[0].lifetimeMs).toBeGreaterThan(3_500_000);
       expect(runner.status().fatalError).toBeUndefined();
+    });
+
+    it("shows a provider's failure reason ({ failureReason }, Karafka's oauthbearer_set_token_failure) in the log, error.occurred and health", async () => {
+      const topic = await topicWithNumbers('oauth-reason', 1);
+      const reason = 'the signer found no AWS credentials';
+      const { errors, logger, health } = await startApp(topic, {
+        kafka: {
+          'bootstrap.servers': info!.oauth.brokers,
+          'security.protocol': 'sasl_plaintext',
+          'sasl.mechanisms': 'OAUTHBEARER',
+        },
+        oauth: { tokenProvider: () => ({ failureReason: reason }) },
+        groupId: uniqueName('oauth-reason'),
+      });
+      await waitFor(
+        () => errors.some((e) => e.type === 'oauthbearer.token_refresh.error'),
+        30_000,
+        'the failure event',
+      );
+      expect(errors.find((e) => e.type === 'oauthbearer.token_refresh.error')!.error.message).toBe(
+        `oauth.tokenProvider failed (1 in a row): ${reason}`,
+      );
+      await waitFor(() => logger.has(new RegExp(`error .*${reason}`)), 30_000, 'the reason in the log');
+      await waitFor(async () => (await health()).body.includes(reason), 30_000, 'the reason in health');
     });
 
     it('turns a token provider that keeps failing into error.occurred, then a fatal, clear error', async () => {
