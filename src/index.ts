@@ -60,6 +60,13 @@ export { LivenessServer, type LivenessServerOptions } from './health/liveness-se
 export { KarafkaLivenessListener } from './health/liveness-listener.js';
 export { KarafkaProducer, ProduceError, type ProduceMessage } from './producer/karafka-producer.js';
 export {
+  KarafkaProducerModule,
+  InjectProducer,
+  getProducerToken,
+  type CustomProducerAsyncOptions,
+} from './producer/karafka-producer.module.js';
+export type { CustomProducerOptions } from './producer/producer-options.js';
+export {
   KarafkaAdmin,
   ADMIN_GROUP_ID,
   type GroupPosition,

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ProducedMessage, ProducerClient, RawHeaders } from '../connection/kafka-client.js';
-import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
 import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { KARAFKA_OPTIONS } from '../karafka.constants.js';
-import { clusterTopicName } from '../config/cluster-names.js';
+import { clusterTopicName, type NamingOptions } from '../config/cluster-names.js';
 import { ProducerConnection } from './producer-connection.js';
 
 /** Bytes per produce request: well under the broker's default `message.max.bytes` (1 MiB per record batch). */
@@ -98,7 +97,7 @@ function sizeOf(message: ProducedMessage, headers: Record<string, string | Buffe
 @Injectable()
 export class KarafkaProducer {
   constructor(
-    @Inject(KARAFKA_OPTIONS) private readonly options: ResolvedKarafkaOptions,
+    @Inject(KARAFKA_OPTIONS) private readonly options: NamingOptions,
     private readonly connection: ProducerConnection,
     private readonly monitor: KarafkaMonitor,
   ) {}

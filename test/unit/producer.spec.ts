@@ -7,6 +7,7 @@ import {
   KarafkaModule,
   KarafkaMonitor,
   KarafkaProducer,
+  KarafkaProducerModule,
   ProduceError,
   type ErrorEvent,
   type Messages,
@@ -264,5 +265,34 @@ describe('KarafkaProducer', () => {
     await producer.produce({ topic: 'orders.processed', payload: { ok: true } });
     expect(factory.producersCreated).toBe(1);
     expect(recorder.log.filter((entry) => entry === 'connect')).toHaveLength(1);
+  });
+});
+
+describe('KarafkaProducerModule (custom producers)', () => {
+  it('refuses options that cannot work, naming the producer and the field', async () => {
+    const boot = (options: Parameters<typeof KarafkaProducerModule.register>[1]) =>
+      Test.createTestingModule({
+        imports: [
+          KarafkaModule.forRoot({ kafka: { 'bootstrap.servers': 'x:1' } }),
+          KarafkaProducerModule.register('audit', options),
+        ],
+      }).compile();
+    await expect(boot({ kafka: {} })).rejects.toThrow(
+      `KarafkaProducerModule "audit".kafka['bootstrap.servers']: is required`,
+    );
+    await expect(boot({ kafka: { 'bootstrap.servers': 'x:1', brokers: 'y' } as never })).rejects.toThrow(
+      `KarafkaProducerModule "audit".kafka['brokers']: is not a supported kafka setting`,
+    );
+    await expect(
+      boot({
+        kafka: {
+          'bootstrap.servers': 'x:1',
+          'sasl.mechanisms': 'OAUTHBEARER',
+          'security.protocol': 'sasl_ssl',
+        },
+      }),
+    ).rejects.toThrow(
+      `KarafkaProducerModule "audit".oauth.tokenProvider: is required with 'sasl.mechanisms': 'OAUTHBEARER'`,
+    );
   });
 });
