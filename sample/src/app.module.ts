@@ -14,6 +14,9 @@ import { OrdersRepository } from './orders/orders.repository.js';
         clientId: 'nestjs-karafka-sample',
         groupId: 'sample',
         shutdownTimeout: 20_000,
+        // A dead engine closes the app and exits 1: systemd's Restart=on-failure, Kubernetes and
+        // Docker's restart policies start a fresh process instead of leaving it idle.
+        onCriticalError: 'exit',
         declareTopics: true,
         liveness: { pollingTtl: 30_000, consumingTtl: 60_000 },
       }),

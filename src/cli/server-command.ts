@@ -93,7 +93,8 @@ export async function runServer(appModule: Type, args: CliArgs): Promise<void> {
     logger.log(`${signal}: stopping (a second SIGINT forces)`);
     const inTime = await runner.stop();
     await app.close();
-    process.exit(inTime ? 0 : 2);
+    // A dead engine (onCriticalError: 'exit' signals the process) is a failure, whatever the stop.
+    process.exit(runner.status().stoppedUnexpectedly ? 1 : inTime ? 0 : 2);
   };
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(signal, () => void stop(signal));
   process.on('SIGTSTP', () => {

@@ -15,6 +15,7 @@ import { RouteTable } from '../routing/route-table.js';
 import { TopicsManager } from '../admin/topics-manager.js';
 import { ProducerConnection } from '../producer/producer-connection.js';
 import { describeClientError } from './client-errors.js';
+import { exitAfterClosing } from '../config/critical-exit.js';
 import { processOverrides } from '../config/process-overrides.js';
 import { DeadLetterDispatcher } from './dead-letter-dispatcher.js';
 import { checkEmbedding } from './embedding-checks.js';
@@ -191,9 +192,12 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
       }
     } else if (policy === 'exit') {
       this.logger.error(
-        'exiting with code 1 (onCriticalError: "exit") so the supervisor restarts the process',
+        'closing the app, then exiting with code 1 (onCriticalError: "exit") so the supervisor restarts the process',
       );
-      void this.stop().finally(() => process.exit(1));
+      exitAfterClosing(this.logger, this.options.shutdownTimeout, async () => {
+        await this.stop();
+        await this.producer.onApplicationShutdown();
+      });
     }
   }
 

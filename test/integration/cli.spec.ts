@@ -1,12 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { brokers, uniqueName } from '../support/kafka/connection.mjs';
-import { committedOffsets, createTopic, produceNumbered } from '../support/kafka-topics.js';
+import { brokers, connectionInfo, uniqueName } from '../support/kafka/connection.mjs';
+import { committedOffsets, createTopic, produceNumbered, testKafka } from '../support/kafka-topics.js';
 import { waitFor } from '../support/wait-for.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -368,4 +368,84 @@ describe('karafka server: real processes, real signals, real broker', () => {
     expect((await typo.exit).code).toBe(64);
     expect(typo.output()).toContain('unknown flag --topic: did you mean --topics?');
   });
+
+  it.skipIf(connectionInfo() === null)(
+    "onCriticalError 'exit' closes the app (the batch in flight finishes and commits, pending produces flush), then exits 1 within shutdownTimeout",
+    async () => {
+      const info = connectionInfo()!;
+      const [good, bad, produced] = [uniqueName('crit-good'), uniqueName('crit-bad'), uniqueName('crit-out')];
+      await Promise.all([createTopic(good, 1), createTopic(bad, 1), createTopic(produced, 1)]);
+      await produceNumbered(good, 5, 1);
+      // The bad route reaches the SASL_SSL listener through a proxy that holds its connections
+      // until released: its authentication fails (a real, fatal broker error) when the test says.
+      const held: Socket[] = [];
+      let release = () => undefined as void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const [host, port] = info.saslSsl.brokers.split(',')[0].split(':');
+      const proxy = createServer((socket) => {
+        held.push(socket);
+        socket.pause();
+        void released.then(() => {
+          const upstream = connect(Number(port), host);
+          socket.pipe(upstream).pipe(socket);
+          socket.resume();
+          upstream.on('error', () => socket.destroy());
+          socket.on('error', () => upstream.destroy());
+        });
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      try {
+        const groupId = uniqueName('group');
+        const run = start(process.execPath, [embedded], {
+          TOPICS: good,
+          GROUP_ID: groupId,
+          SLOW_MS: '2000',
+          SHUTDOWN_TIMEOUT: '8000',
+          SHUTDOWN_HOOKS: '1',
+          ON_CRITICAL: 'exit',
+          PRODUCE_TOPIC: produced,
+          BAD_TOPIC: bad,
+          BAD_KAFKA: JSON.stringify({
+            'bootstrap.servers': `127.0.0.1:${(proxy.address() as { port: number }).port}`,
+            'security.protocol': 'sasl_ssl',
+            'sasl.mechanisms': 'SCRAM-SHA-512',
+            'sasl.username': info.saslSsl.users['SCRAM-SHA-512'].username,
+            'sasl.password': 'wrong-password',
+            'ssl.ca.location': info.saslSsl.caPemPath,
+            'ssl.endpoint.identification.algorithm': 'none',
+          }),
+        });
+        await waitForOutput(run, `batch-start ${good}/0 0-4`, 'the slow batch');
+        release();
+        await waitForOutput(run, 'engine failed and will not recover', 'the fatal error');
+        const failedAt = Date.now();
+        const { code, signal, at } = await run.exit;
+        expect({ code, signal }, run.output()).toEqual({ code: 1, signal: null });
+        expect(at - failedAt).toBeLessThan(8_000);
+        const output = run.output();
+        expect(output.indexOf(`batch-end ${good}/0 0-4`)).toBeGreaterThan(output.indexOf('engine failed'));
+        expect(output).toContain(`shutdown ${good}/0`);
+        // The whole app was closed, the host's own hooks included.
+        expect(output).toContain('host closed (SIGTERM)');
+        // The batch in flight was committed before the exit.
+        expect((await committedOffsets(groupId, good)).get(0)).toBe(5);
+        // What shutdown() produced fire-and-forget was flushed before the exit.
+        const read: string[] = [];
+        const reader = testKafka().consumer({ groupId: uniqueName('crit-reader') });
+        await reader.connect();
+        await reader.subscribe({ topic: produced, fromBeginning: true });
+        await reader.run({ eachMessage: async ({ message }) => void read.push(String(message.value)) });
+        try {
+          await waitFor(() => read.length >= 1, 15_000, 'the message produced in shutdown()');
+          expect(read.map((value) => JSON.parse(value))).toContainEqual({ shutdown: `${good}/0` });
+        } finally {
+          await reader.disconnect();
+        }
+      } finally {
+        release();
+        for (const socket of held) socket.destroy();
+        await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      }
+    },
+  );
 });

@@ -44,6 +44,8 @@ describe('systemd unit', () => {
 
   it('restarts on failure and stops with SIGTERM, waiting longer than the sample shutdownTimeout', () => {
     expect(unit.get('Service.Restart')).toBe('on-failure');
+    // on-failure restarts a non-zero exit: the sample's dead engine must exit (1), not idle.
+    expect(read('sample/src/app.module.ts')).toMatch(/onCriticalError: 'exit'/);
     expect(unit.get('Service.KillSignal')).toBe('SIGTERM');
     const timeout = unit.get('Service.TimeoutStopSec');
     expect(timeout).toBeDefined();
