@@ -74,6 +74,7 @@ export {
   type TopicInfo,
 } from './admin/karafka-admin.js';
 export { TopicsManager, type TopicsPlan } from './admin/topics-manager.js';
+export { KarafkaAdminError } from './admin/admin-error.js';
 export type {
   ClusterInfo,
   GroupDescription,

@@ -364,6 +364,19 @@ describe('karafka server: real processes, real signals, real broker', () => {
     const bad = start(process.execPath, [cli, 'server', '--liveness-port', 'abc'], {});
     expect((await bad.exit).code).toBe(64);
     expect(bad.output()).toContain('karafka: --liveness-port must be a port number (0-65535), got "abc"');
+    // The cluster's refusal, as one line with the seed's hint (one broker cannot hold 3 replicas).
+    const create = start(process.execPath, [cli, 'topics', 'create', '--module', fixture], {
+      ...env,
+      TOPIC_CONFIG: JSON.stringify({ partitions: 1, replicationFactor: 3 }),
+    });
+    expect((await create.exit).code).toBe(1);
+    expect(create.output()).toMatch(
+      new RegExp(
+        `^karafka: create topics ${topic}: Topic creation errors: .*Invalid replication factor: it exceeds the brokers available`,
+        'm',
+      ),
+    );
+    expect(create.output()).not.toContain('    at ');
     const typo = start(process.execPath, [cli, 'server', '--module', fixture, '--topic', topic], env);
     expect((await typo.exit).code).toBe(64);
     expect(typo.output()).toContain('unknown flag --topic: did you mean --topics?');

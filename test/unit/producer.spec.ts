@@ -207,6 +207,23 @@ describe('KarafkaProducer', () => {
     );
   });
 
+  it("adds the seed's hint for an ACL denial (no ACLs on the test broker: the error kafkajs raises for it)", async () => {
+    const { producer, recorder, errors } = await boot();
+    recorder.failOn = () =>
+      Object.assign(new Error('Not authorized to access topics: [Topic authorization failed]'), {
+        name: 'KafkaJSProtocolError',
+        type: 'TOPIC_AUTHORIZATION_FAILED',
+      });
+    const error = (await producer
+      .produce({ topic: 'orders', payload: {} })
+      .catch((e: unknown) => e)) as ProduceError;
+    expect(error.hint).toMatch(/^Topic authorization failed: Kafka ACLs do not grant this user/);
+    expect(error.message).toContain(`Topic authorization failed]. ${error.hint}`);
+    producer.produceAsync({ topic: 'orders', payload: {} });
+    await waitFor(() => errors.length === 1, 2_000, 'the error event');
+    expect(errors[0].hint).toBe(error.hint);
+  });
+
   it('produceAsync reports a failure as error.occurred with the topic and partition', async () => {
     const { producer, recorder, errors } = await boot();
     recorder.failOn = () => new Error('broker says no');
@@ -277,6 +294,9 @@ describe('KarafkaProducerModule (custom producers)', () => {
           KarafkaProducerModule.register('audit', options),
         ],
       }).compile();
+    await expect(boot({ kafka: { 'bootstrap.servers': 'kafka+ssl://ec2-1:9096' } })).rejects.toThrow(
+      `KarafkaProducerModule "audit" kafka['bootstrap.servers']: unsupported protocol "KAFKA+SSL"`,
+    );
     await expect(boot({ kafka: {} })).rejects.toThrow(
       `KarafkaProducerModule "audit".kafka['bootstrap.servers']: is required`,
     );
