@@ -1,4 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
@@ -7,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppModule } from '../../sample/src/app.module.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { brokers } from '../support/kafka/connection.mjs';
-import { image, root, type Image } from '../support/sample-assets.js';
+import { image, read, root, type Image } from '../support/sample-assets.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('the sample app', () => {
@@ -68,11 +71,11 @@ async function freePort(): Promise<number> {
  * Runs an image's CMD as Docker would, in the repository root (the image's /app: package.json,
  * node_modules, dist, sample/dist), with its ENV, the broker and a free PORT (as `-e PORT=...`).
  */
-function runImage({ command, env }: Image, port: number) {
+function runImage({ command, env }: Image, port: number, cwd = root) {
   const [file, ...args] = command;
   const npmFree = Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_'));
   const child = spawn(file, args, {
-    cwd: root,
+    cwd,
     env: {
       ...Object.fromEntries(npmFree),
       ...env,
@@ -135,4 +138,56 @@ describe("the sample images' command lines, run as real processes", () => {
       run.child.kill('SIGKILL');
     }
   });
+});
+
+describe('the Heroku deploy of heroku.md, replayed without Heroku', () => {
+  const app = mkdtempSync(join(tmpdir(), 'karafka-heroku-'));
+  afterAll(() => rmSync(app, { recursive: true, force: true }));
+
+  it(
+    'the documented commands build the sample with heroku-postbuild, and the web process serves /health on PORT',
+    { timeout: 180_000 },
+    async () => {
+      const guide = read('docs/deployment/heroku.md');
+      expect(guide).toContain('heroku config:set NPM_CONFIG_PRODUCTION=false');
+      expect(guide).toContain('cp sample/Procfile Procfile');
+      // What `git push` sends once committed: the files git does not ignore.
+      const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
+        cwd: root,
+        encoding: 'utf8',
+      })
+        .split('\n')
+        .filter(Boolean);
+      for (const file of tracked) {
+        mkdirSync(join(app, dirname(file)), { recursive: true });
+        cpSync(join(root, file), join(app, file));
+      }
+      // The buildpack: `npm ci` (this checkout's node_modules stand for it), then heroku-postbuild;
+      // NPM_CONFIG_PRODUCTION=false keeps the devDependencies, so no prune.
+      symlinkSync(join(root, 'node_modules'), join(app, 'node_modules'));
+      execFileSync('cp', ['sample/Procfile', 'Procfile'], { cwd: app });
+      execFileSync('npm', ['run', 'heroku-postbuild'], { cwd: app, stdio: 'pipe' });
+
+      const web = /^web: (.+)$/m.exec(readFileSync(join(app, 'Procfile'), 'utf8'))![1];
+      const port = await freePort();
+      // Heroku runs a Procfile command with bash, PORT set.
+      const run = runImage(
+        { dockerfile: 'Procfile', command: ['bash', '-c', web], env: {}, exposed: [] },
+        port,
+        app,
+      );
+      try {
+        await waitFor(
+          async () => (await status(`http://127.0.0.1:${port}/health`)) === 200,
+          60_000,
+          '/health',
+        );
+        run.child.kill('SIGTERM');
+        expect(await run.exit).toEqual({ code: null, signal: 'SIGTERM' });
+        expect(run.output()).toContain('app stopped');
+      } finally {
+        run.child.kill('SIGKILL');
+      }
+    },
+  );
 });
