@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { brokers, connectionInfo, uniqueName } from '../support/kafka/connection.mjs';
 import { committedOffsets, createTopic, produceNumbered, testKafka } from '../support/kafka-topics.js';
+import { freePort } from '../support/free-port.js';
 import { waitFor } from '../support/wait-for.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -110,14 +111,6 @@ const count = (run: Run, pattern: RegExp) =>
 
 const title = (run: Run) =>
   execFileSync('ps', ['-o', 'args=', '-p', String(run.child.pid)], { encoding: 'utf8' }).trim();
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** A window in which nothing must happen: long enough for several fetches (maxWaitTime 300 ms). */
 const quietWindow = () => new Promise((resolve) => setTimeout(resolve, 2_000));

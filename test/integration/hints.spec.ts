@@ -1,5 +1,4 @@
-import { Injectable, type INestApplication, type Type } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import type { INestApplication, Type } from '@nestjs/common';
 import { AssignerProtocol, type PartitionAssigner } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -7,36 +6,24 @@ import {
   Consumer,
   KarafkaAdmin,
   KarafkaAdminError,
-  KarafkaModule,
   KarafkaProducer,
   KarafkaRunner,
   ProduceError,
   type ConsumerOptions,
   type KarafkaModuleOptions,
-  type Messages,
 } from 'nestjs-karafka';
-import { CaptureLogger } from '../support/capture-logger.js';
-import { brokers, connectionInfo, uniqueName } from '../support/kafka/connection.mjs';
+import { createKarafkaApp } from '../support/karafka-app.js';
+import { connectionInfo, uniqueName } from '../support/kafka/connection.mjs';
 import { createTopic, testKafka } from '../support/kafka-topics.js';
 import { waitFor } from '../support/wait-for.js';
 
 // The seed's troubleshooting errors (AWS MSK, Heroku), provoked on the real broker, get their
 // hint on every path: consumer, producer, admin, declareTopics (karafka topics: cli.spec.ts).
 
-@Injectable()
-class Seen {
-  readonly offsets: number[] = [];
-}
-
 function consumer(topic: string, options: ConsumerOptions = {}): Type<BaseConsumer> {
   @Consumer(topic, options)
   class HintConsumer extends BaseConsumer {
-    constructor(private readonly seen: Seen) {
-      super();
-    }
-    async consume(messages: Messages): Promise<void> {
-      for (const message of messages) this.seen.offsets.push(message.offset);
-    }
+    async consume(): Promise<void> {}
   }
   return HintConsumer;
 }
@@ -47,20 +34,7 @@ afterEach(async () => {
 });
 
 async function startApp(options: Partial<KarafkaModuleOptions>, consumers: Type<BaseConsumer>[] = []) {
-  const logger = new CaptureLogger();
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      KarafkaModule.forRoot({
-        kafka: { 'bootstrap.servers': brokers() },
-        maxWaitTime: 300,
-        shutdownTimeout: 5_000,
-        groupId: uniqueName('hints'),
-        ...options,
-      }),
-    ],
-    providers: [Seen, ...consumers],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger });
+  const { app, logger } = await createKarafkaApp({ shutdownTimeout: 5_000, ...options }, consumers);
   apps.push(app);
   await app.init();
   return { app, logger, runner: app.get(KarafkaRunner) };

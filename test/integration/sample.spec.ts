@@ -3,7 +3,6 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } fro
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { AppModule } from '../../sample/src/app.module.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { brokers } from '../support/kafka/connection.mjs';
 import { image, read, root, type Image } from '../support/sample-assets.js';
+import { freePort } from '../support/free-port.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('the sample app', () => {
@@ -58,14 +58,6 @@ describe('the sample app', () => {
     expect(invalid.status).toBe(400);
   });
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /**
  * Runs an image's CMD as Docker would, in the repository root (the image's /app: package.json,
