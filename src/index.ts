@@ -3,6 +3,7 @@
 export { KarafkaModule } from './karafka.module.js';
 export { KARAFKA_OPTIONS } from './karafka.constants.js';
 export type {
+  AdminOptions,
   CriticalErrorPolicy,
   InitialOffset,
   KarafkaLogLevel,
@@ -11,6 +12,7 @@ export type {
   NameMapper,
   OAuthOptions,
   OAuthToken,
+  OAuthTokenFailure,
   PauseOptions,
   ResolvedKarafkaOptions,
 } from './config/karafka-options.js';
@@ -60,6 +62,13 @@ export {
 } from './health/liveness-summary.js';
 export { KarafkaProducer, ProduceError, type ProduceMessage } from './producer/karafka-producer.js';
 export {
+  KarafkaProducerModule,
+  InjectProducer,
+  getProducerToken,
+  type CustomProducerAsyncOptions,
+} from './producer/karafka-producer.module.js';
+export type { CustomProducerOptions } from './producer/producer-options.js';
+export {
   KarafkaAdmin,
   ADMIN_GROUP_ID,
   type GroupPosition,
@@ -67,6 +76,7 @@ export {
   type TopicInfo,
 } from './admin/karafka-admin.js';
 export { TopicsManager, type TopicsPlan } from './admin/topics-manager.js';
+export { KarafkaAdminError } from './admin/admin-error.js';
 export type {
   ClusterInfo,
   GroupDescription,

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { KarafkaModule } from 'nestjs-karafka';
 import { HealthController } from './health/health.controller.js';
+import { kafkaConnection } from './kafka.config.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersConsumer } from './orders/orders.consumer.js';
 import { OrdersRepository } from './orders/orders.repository.js';
@@ -10,10 +11,13 @@ import { OrdersRepository } from './orders/orders.repository.js';
   imports: [
     KarafkaModule.forRootAsync({
       useFactory: () => ({
-        kafka: { 'bootstrap.servers': process.env.KAFKA_BROKERS ?? 'localhost:9092' },
+        ...kafkaConnection(),
         clientId: 'nestjs-karafka-sample',
         groupId: 'sample',
         shutdownTimeout: 20_000,
+        // A dead engine closes the app and exits 1: systemd's Restart=on-failure, Kubernetes and
+        // Docker's restart policies start a fresh process instead of leaving it idle.
+        onCriticalError: 'exit',
         declareTopics: true,
         liveness: { pollingTtl: 30_000, consumingTtl: 60_000 },
       }),

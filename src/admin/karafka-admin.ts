@@ -7,15 +7,16 @@ import type {
   PartitionInfo,
   Watermarks,
 } from '../connection/kafka-client.js';
-import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
+import { DEFAULT_ADMIN, type ResolvedKarafkaOptions } from '../config/karafka-options.js';
 import { Message } from '../consumer/message.js';
 import { jsonDeserializer } from '../consumer/deserializers.js';
 import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { LazyConnection } from '../connection/lazy-connection.js';
-import { clusterGroupId, clusterTopicName } from '../routing/route-builder.js';
+import { adminOperation } from './admin-error.js';
+import { clusterGroupId, clusterTopicName } from '../config/cluster-names.js';
 
-/** Karafka's default `config.admin.group_id`, prefixed like every group. */
-export const ADMIN_GROUP_ID = 'karafka_admin';
+/** Karafka's default `config.admin.group_id` (the `admin.groupId` option), prefixed like every group. */
+export const ADMIN_GROUP_ID = DEFAULT_ADMIN.groupId;
 
 export interface TopicInfo {
   name: string;
@@ -49,6 +50,8 @@ export interface GroupPosition {
 @Injectable()
 export class KarafkaAdmin implements OnApplicationShutdown {
   private readonly client: LazyConnection<AdminClient>;
+  /** Reads share one consumer group: one at a time, or they would rebalance each other. */
+  private reading: Promise<unknown> = Promise.resolve();
 
   constructor(
     @Inject(KARAFKA_OPTIONS) private readonly options: ResolvedKarafkaOptions,
@@ -61,7 +64,7 @@ export class KarafkaAdmin implements OnApplicationShutdown {
 
   /** The cluster id, its controller and its brokers. */
   async clusterInfo(): Promise<ClusterInfo> {
-    return (await this.admin()).clusterInfo();
+    return this.run('cluster info', (admin) => admin.clusterInfo());
   }
 
   /** Creates a topic; `config` holds Kafka topic configs such as `retention.ms`. */
@@ -73,38 +76,48 @@ export class KarafkaAdmin implements OnApplicationShutdown {
   ): Promise<void> {
     const asStrings =
       config && Object.fromEntries(Object.entries(config).map(([key, value]) => [key, String(value)]));
-    await (
-      await this.admin()
-    ).createTopics([{ name: this.topic(name), partitions, replicationFactor, config: asStrings }]);
+    const topic = this.topic(name);
+    await this.run(`create topic ${topic}`, (admin) =>
+      admin.createTopics([{ name: topic, partitions, replicationFactor, config: asStrings }]),
+    );
   }
 
   /** Deletes a topic and its data. */
   async deleteTopic(name: string): Promise<void> {
-    await (await this.admin()).deleteTopics([this.topic(name)]);
+    const topic = this.topic(name);
+    await this.run(`delete topic ${topic}`, (admin) => admin.deleteTopics([topic]));
   }
 
   /** Grows a topic to `count` partitions. */
   async createPartitions(name: string, count: number): Promise<void> {
-    await (await this.admin()).createPartitions(this.topic(name), count);
+    const topic = this.topic(name);
+    await this.run(`create partitions of ${topic}`, (admin) => admin.createPartitions(topic, count));
   }
 
   /** The topic's cluster name and its partitions with leader, replicas and in-sync replicas. */
   async topicInfo(name: string): Promise<TopicInfo> {
     const topic = this.topic(name);
-    return { name: topic, partitions: await (await this.admin()).partitions(topic) };
+    return {
+      name: topic,
+      partitions: await this.run(`topic info of ${topic}`, (admin) => admin.partitions(topic)),
+    };
   }
 
   /** Topic names on the cluster (as they are there, prefixed). */
   async listTopics(): Promise<string[]> {
-    return (await this.admin()).listTopics();
+    return this.run('list topics', (admin) => admin.listTopics());
   }
 
   /** Low and high watermark of each partition: the first offset kept and the next one to be written. */
   async readWatermarkOffsets(name: string): Promise<Watermarks[]> {
-    return (await this.admin()).watermarks(this.topic(name));
+    const topic = this.topic(name);
+    return this.run(`watermarks of ${topic}`, (admin) => admin.watermarks(topic));
   }
 
-  /** Up to `count` messages of one partition from `startOffset` (default: the last `count`), JSON payloads. */
+  /**
+   * Up to `count` messages of one partition from `startOffset` (default: the last `count`), JSON
+   * payloads. Read with the `admin.groupId` consumer group (prefixed), which commits nothing.
+   */
   async readTopic(
     name: string,
     partition: number,
@@ -112,11 +125,14 @@ export class KarafkaAdmin implements OnApplicationShutdown {
     startOffset?: number,
   ): Promise<Message<unknown>[]> {
     const topic = this.topic(name);
-    const admin = await this.admin();
-    const marks = (await admin.watermarks(topic)).find((w) => w.partition === partition);
-    if (!marks) throw new Error(`${topic} has no partition ${partition}`);
-    const from = startOffset ?? Math.max(marks.low, marks.high - count);
-    const raw = await admin.read(topic, partition, from, count, clusterGroupId(this.options, ADMIN_GROUP_ID));
+    const raw = await this.run(`read ${topic}/${partition}`, async (admin) => {
+      const marks = (await admin.watermarks(topic)).find((w) => w.partition === partition);
+      if (!marks) throw new Error(`${topic} has no partition ${partition}`);
+      const from = startOffset ?? Math.max(marks.low, marks.high - count);
+      const read = this.reading.then(() => admin.read(topic, partition, from, count, this.adminGroupId()));
+      this.reading = read.catch(() => undefined);
+      return read;
+    });
     return raw.map((message) => new Message(topic, partition, message, jsonDeserializer));
   }
 
@@ -125,9 +141,13 @@ export class KarafkaAdmin implements OnApplicationShutdown {
    * watermark. `topics` (bare names) limits it; without them, every topic the group committed to.
    */
   async consumerGroupLag(groupId: string, topics?: string[]): Promise<PartitionLag[]> {
-    const admin = await this.admin();
+    const group = this.group(groupId);
+    return this.run(`lag of consumer group ${group}`, (admin) => this.lag(admin, group, topics));
+  }
+
+  private async lag(admin: AdminClient, group: string, topics?: string[]): Promise<PartitionLag[]> {
     const asked = topics?.map((name) => this.topic(name));
-    const committed = await admin.committedOffsets(this.group(groupId), asked);
+    const committed = await admin.committedOffsets(group, asked);
     const names = asked ?? [...new Set(committed.map((c) => c.topic))];
     const lags = await Promise.all(
       names.map(async (topic) =>
@@ -148,7 +168,8 @@ export class KarafkaAdmin implements OnApplicationShutdown {
 
   /** The group's state and members with their partitions (cluster names). */
   async describeConsumerGroup(groupId: string): Promise<GroupDescription> {
-    return (await this.admin()).describeGroup(this.group(groupId));
+    const group = this.group(groupId);
+    return this.run(`describe consumer group ${group}`, (admin) => admin.describeGroup(group));
   }
 
   /**
@@ -156,22 +177,28 @@ export class KarafkaAdmin implements OnApplicationShutdown {
    * while the group has no active member: stop its consumers first.
    */
   async seekConsumerGroup(groupId: string, positions: GroupPosition[]): Promise<void> {
-    const admin = await this.admin();
     const group = this.group(groupId);
-    const { state, members } = await admin.describeGroup(group);
-    if (members.length > 0) {
-      throw new Error(
-        `cannot seek consumer group ${group}: it is ${state} with ${members.length} active member(s); stop its consumers first`,
+    await this.run(`seek consumer group ${group}`, async (admin) => {
+      const { state, members } = await admin.describeGroup(group);
+      if (members.length > 0) {
+        throw new Error(
+          `cannot seek consumer group ${group}: it is ${state} with ${members.length} active member(s); stop its consumers first`,
+        );
+      }
+      await admin.setCommittedOffsets(
+        group,
+        positions.map(({ topic, partition, offset }) => ({ topic: this.topic(topic), partition, offset })),
       );
-    }
-    await admin.setCommittedOffsets(
-      group,
-      positions.map(({ topic, partition, offset }) => ({ topic: this.topic(topic), partition, offset })),
-    );
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.client.close();
+  }
+
+  /** The consumer group the admin reads with, as named on the cluster. */
+  adminGroupId(): string {
+    return this.group(this.options.admin.groupId);
   }
 
   private topic(name: string): string {
@@ -182,7 +209,8 @@ export class KarafkaAdmin implements OnApplicationShutdown {
     return clusterGroupId(this.options, name);
   }
 
-  private admin(): Promise<AdminClient> {
-    return this.client.get();
+  /** Runs `work` with the connected client; a failure is a {@link KarafkaAdminError} naming `operation`, with its hint. */
+  private run<T>(operation: string, work: (admin: AdminClient) => Promise<T>): Promise<T> {
+    return adminOperation(operation, async () => work(await this.client.get()));
   }
 }

@@ -3,6 +3,7 @@ import type { KafkaClientFactory, TopicSpec } from '../connection/kafka-client.j
 import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
 import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { RouteTable } from '../routing/route-table.js';
+import { adminOperation } from './admin-error.js';
 
 export interface TopicsPlan {
   /** Declared topics missing on the cluster. */
@@ -45,7 +46,7 @@ export class TopicsManager {
   }
 
   async plan(): Promise<TopicsPlan> {
-    const existing = new Set(await this.withAdmin((admin) => admin.listTopics()));
+    const existing = new Set(await this.withAdmin('list topics', (admin) => admin.listTopics()));
     const declared = this.declared();
     return {
       create: declared.filter((spec) => !existing.has(spec.name)),
@@ -59,26 +60,34 @@ export class TopicsManager {
   /** Creates the declared topics that are missing; returns their names. */
   async createMissing(): Promise<string[]> {
     const { create } = await this.plan();
-    if (create.length > 0) await this.withAdmin((admin) => admin.createTopics(create));
+    if (create.length > 0)
+      await this.withAdmin(`create topics ${create.map((spec) => spec.name).join(', ')}`, (admin) =>
+        admin.createTopics(create),
+      );
     return create.map((spec) => spec.name);
   }
 
   /** Deletes the declared topics that exist; returns their names. */
   async deleteDeclared(): Promise<string[]> {
     const { existing } = await this.plan();
-    if (existing.length > 0) await this.withAdmin((admin) => admin.deleteTopics(existing));
+    if (existing.length > 0)
+      await this.withAdmin(`delete topics ${existing.join(', ')}`, (admin) => admin.deleteTopics(existing));
     return existing;
   }
 
-  private async withAdmin<T>(
+  /** A failure is a {@link KarafkaAdminError} naming `operation`, with its troubleshooting hint. */
+  private withAdmin<T>(
+    operation: string,
     work: (admin: ReturnType<KafkaClientFactory['admin']>) => Promise<T>,
   ): Promise<T> {
-    const admin = this.clients.admin({ clientId: this.options.clientId, kafka: this.options.kafka });
-    await admin.connect();
-    try {
-      return await work(admin);
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    return adminOperation(operation, async () => {
+      const admin = this.clients.admin({ clientId: this.options.clientId, kafka: this.options.kafka });
+      await admin.connect();
+      try {
+        return await work(admin);
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    });
   }
 }

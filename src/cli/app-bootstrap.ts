@@ -29,11 +29,11 @@ export function declaresControllers(module: unknown, seen = new Set<unknown>()):
 }
 
 /**
- * Boots the user's module: an HTTP app on PORT (default 3000) when it has controllers, an
- * application context otherwise.
+ * Boots the user's module: an HTTP app on PORT (default 3000) when `http` (it has controllers
+ * and --no-http was not given), an application context otherwise.
  */
-export async function bootApp(appModule: Type): Promise<INestApplicationContext> {
-  if (!declaresControllers(appModule)) return NestFactory.createApplicationContext(appModule);
+export async function bootApp(appModule: Type, http: boolean): Promise<INestApplicationContext> {
+  if (!http) return NestFactory.createApplicationContext(appModule);
   const app = await NestFactory.create(appModule);
   await app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '0.0.0.0');
   return app;

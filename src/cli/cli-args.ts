@@ -42,6 +42,8 @@ export interface CliArgs {
   livenessPort?: number;
   livenessHost?: string;
   liveness: boolean;
+  /** False with --no-http: the server boots an application context even for a module with controllers. */
+  http: boolean;
   filters: RouteFilters;
 }
 
@@ -60,13 +62,14 @@ const OPTIONS = {
   'liveness-port': { type: 'string' },
   'liveness-host': { type: 'string' },
   'no-liveness': { type: 'boolean' },
+  'no-http': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   ...Object.fromEntries(Object.values(FILTERS).map((flag) => [flag, { type: 'string', multiple: true }])),
 } as const satisfies ParseArgsConfig['options'];
 
 /** Flags that only mean something to `karafka server`. */
-const SERVER_ONLY = ['liveness-port', 'liveness-host', 'no-liveness', ...Object.values(FILTERS)];
+const SERVER_ONLY = ['liveness-port', 'liveness-host', 'no-liveness', 'no-http', ...Object.values(FILTERS)];
 
 const COMMANDS: readonly CliCommand[] = ['server', 'info', 'topics', 'help', 'version'];
 
@@ -84,9 +87,12 @@ Options:
   --export <name>       its exported module class (default: "export" in karafka.config.json, AppModule, or the default export)
 
 Server options:
-  --liveness-port <n>   standalone liveness listener port (default 3000; with an HTTP module, only when given)
+  --liveness-port <n>   standalone liveness listener port (default: liveness.port of the module, else
+                        PORT, else 3000; with an HTTP module, only when given or set in the module)
   --liveness-host <h>   its interface (default: all)
-  --no-liveness         no liveness listener
+  --no-liveness         no liveness listener, even one the module's liveness.port asks for
+  --no-http             do not serve the module's controllers (an application context, no HTTP
+                        server); the liveness listener answers probes instead
   --topics a,b          consume only these topics          --exclude-topics a,b
   --consumer-groups a   only these consumer groups         --exclude-consumer-groups a
   --subscription-groups only these subscription groups     --exclude-subscription-groups a
@@ -176,6 +182,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     livenessPort,
     livenessHost: values['liveness-host'],
     liveness: !values['no-liveness'],
+    http: !values['no-http'],
     filters,
   };
 }

@@ -1,9 +1,10 @@
 import type { Type } from '@nestjs/common';
+import { KarafkaAdmin } from '../admin/karafka-admin.js';
 import { redactKafkaSettings } from '../config/kafka-settings.js';
 import { RouteTable } from '../routing/route-table.js';
 import { withAppContext } from './app-bootstrap.js';
 
-/** `karafka info`: the route table, without secrets. */
+/** `karafka info`: the route table, without secrets, and the admin's consumer group: every group the app uses. */
 export async function runInfo(appModule: Type, write: (line: string) => void = console.log): Promise<void> {
   await withAppContext(appModule, (app) => {
     for (const consumerGroup of app.get(RouteTable).consumerGroups) {
@@ -27,5 +28,6 @@ export async function runInfo(appModule: Type, write: (line: string) => void = c
         }
       }
     }
+    write(`admin group ${app.get(KarafkaAdmin).adminGroupId()} (KarafkaAdmin reads)`);
   });
 }

@@ -1,5 +1,5 @@
 import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
-import { clusterGroupId, clusterTopicName } from '../routing/route-builder.js';
+import { clusterGroupId, clusterTopicName } from '../config/cluster-names.js';
 import type { Route, SubscriptionGroup } from '../routing/route.js';
 import type { RouteTable } from '../routing/route-table.js';
 import { CliUsageError, type RouteFilters } from './cli-args.js';
@@ -19,9 +19,11 @@ export function applyRouteFilters(
   options: ResolvedKarafkaOptions,
 ): void {
   const all = routes.subscriptionGroups;
-  // Each filter name, mapped to the cluster names it stands for.
-  const topicOf = (name: string) => [name, clusterTopicName(options, name)];
-  const groupOf = (name: string) => [name, clusterGroupId(options, name)];
+  // Each filter name, mapped to the cluster names it stands for; a name given with the prefix
+  // is a cluster name already (no warning about it: on the command line that is fine).
+  const written = (name: string) => options.prefix === '' || !name.startsWith(options.prefix);
+  const topicOf = (name: string) => (written(name) ? [name, clusterTopicName(options, name)] : [name]);
+  const groupOf = (name: string) => (written(name) ? [name, clusterGroupId(options, name)] : [name]);
   const subscriptionOf = (name: string) => [name];
 
   const knownTopics = all.flatMap((group) => group.routes.flatMap((route) => [route.name, route.topic]));

@@ -1,5 +1,5 @@
 import { Logger, type Type } from '@nestjs/common';
-import { setProcessOverrides } from '../config/process-overrides.js';
+import { setProcessOverrides, type ProcessOverrides } from '../config/process-overrides.js';
 import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { JobRegistry } from '../processing/job-registry.js';
 import { KarafkaRunner } from '../processing/karafka-runner.js';
@@ -8,8 +8,43 @@ import { bootApp, declaresControllers, karafkaOptionsOf } from './app-bootstrap.
 import type { CliArgs } from './cli-args.js';
 import { applyRouteFilters } from './route-filters.js';
 
-const DEFAULT_LIVENESS_PORT = 3000;
+const DEFAULT_PORT = 3000;
 const STATES = ['initialized', 'running', 'quieting', 'quiet', 'stopping', 'stopped'] as const;
+
+/**
+ * What the server imposes on the module's options. The engine must not start before the filters
+ * narrowed the routes, and a dead engine should restart the process under a supervisor. Liveness:
+ * --no-liveness turns every listener off, the module's own `liveness.port` included;
+ * --liveness-port wins over the module; without HTTP the listener answers on the module's
+ * `liveness.port`, else on PORT, else 3000 (with HTTP, the app serves its own probes).
+ */
+export function serverOverrides(args: CliArgs, http: boolean): ProcessOverrides {
+  const host = args.livenessHost === undefined ? {} : { hostname: args.livenessHost };
+  return {
+    ownsSignals: true,
+    withoutLivenessListener: !args.liveness,
+    defaults: {
+      onCriticalError: 'exit',
+      liveness: http ? undefined : { port: Number(process.env.PORT ?? DEFAULT_PORT) },
+    },
+    forced: {
+      autoStart: false,
+      liveness: args.livenessPort === undefined ? host : { port: args.livenessPort, ...host },
+    },
+  };
+}
+
+/**
+ * npm (npx, npm start, npm run) does not pass SIGTERM on to its child: the consumers would be
+ * killed without a graceful stop. npm sets npm_command in its children's environment.
+ */
+function warnUnderNpm(logger: Logger): void {
+  const command = process.env.npm_command;
+  if (command === undefined) return;
+  logger.warn(
+    `running under npm (npm ${command}): npm does not pass SIGTERM on, so a stop from Kubernetes, systemd or Docker would kill the consumers without a graceful stop. Run the bin with node itself: node node_modules/.bin/karafka server ...`,
+  );
+}
 
 /**
  * `karafka server`: the process owns the signals. TERM/INT/QUIT stop gracefully (exit 0, or 2
@@ -17,24 +52,11 @@ const STATES = ['initialized', 'running', 'quieting', 'quiet', 'stopping', 'stop
  */
 export async function runServer(appModule: Type, args: CliArgs): Promise<void> {
   const logger = new Logger('karafka server');
-  const http = declaresControllers(appModule);
-  // With HTTP, the app serves its own probes; the standalone listener only when asked for.
-  const livenessPort =
-    args.liveness && (args.livenessPort !== undefined || !http)
-      ? (args.livenessPort ?? DEFAULT_LIVENESS_PORT)
-      : undefined;
-  // Read by the module's option resolution: the engine must not start before the filters
-  // narrowed the routes, and a dead engine should restart the process under a supervisor.
-  setProcessOverrides({
-    ownsSignals: true,
-    defaults: { onCriticalError: 'exit' },
-    forced: {
-      autoStart: false,
-      liveness: livenessPort === undefined ? undefined : { port: livenessPort, hostname: args.livenessHost },
-    },
-  });
+  warnUnderNpm(logger);
+  const http = args.http && declaresControllers(appModule);
+  setProcessOverrides(serverOverrides(args, http));
 
-  const app = await bootApp(appModule);
+  const app = await bootApp(appModule, http);
   let runner: KarafkaRunner;
   let jobs: JobRegistry;
   try {
@@ -71,7 +93,8 @@ export async function runServer(appModule: Type, args: CliArgs): Promise<void> {
     logger.log(`${signal}: stopping (a second SIGINT forces)`);
     const inTime = await runner.stop();
     await app.close();
-    process.exit(inTime ? 0 : 2);
+    // A dead engine (onCriticalError: 'exit' signals the process) is a failure, whatever the stop.
+    process.exit(runner.status().stoppedUnexpectedly ? 1 : inTime ? 0 : 2);
   };
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(signal, () => void stop(signal));
   process.on('SIGTSTP', () => {

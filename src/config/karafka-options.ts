@@ -49,8 +49,8 @@ export type CriticalErrorPolicy = 'log' | 'exit' | ((error: Error) => void);
  */
 export type KarafkaLogLevel = 'error' | 'warn' | 'info' | 'debug' | 'verbose';
 
-/** OAUTHBEARER token as Karafka's `oauthbearer_set_token` takes it. */
-export interface OAuthToken {
+/** OAUTHBEARER token as Karafka's `oauthbearer_set_token(token:, lifetime_ms:, principal_name:)` takes it. */
+export type OAuthToken = {
   /** The token sent to the broker, e.g. a JWT. */
   token: string;
   /**
@@ -58,13 +58,38 @@ export interface OAuthToken {
    * `exp * 1000`), or, for values below 10^12, a duration in ms from now.
    */
   lifetimeMs: number;
-  /** The principal the token stands for; reported in `oauthbearer.token_refresh`. */
-  principal: string;
+} & (
+  | {
+      /** The principal the token stands for (`principal_name`); reported in `oauthbearer.token_refresh`. */
+      principalName: string;
+    }
+  | {
+      /** @deprecated Use `principalName`, Karafka's `principal_name`. Still read when `principalName` is absent. */
+      principal: string;
+    }
+);
+
+/**
+ * Karafka's `oauthbearer_set_token_failure(reason)`: no token this time, and why. The reason is
+ * logged, published in `error.occurred` and shown in health. Throwing an error does the same.
+ */
+export interface OAuthTokenFailure {
+  failureReason: string;
 }
 
 export interface OAuthOptions {
-  /** Called whenever a token is needed or due; return a token or throw with the reason. */
-  tokenProvider: () => Promise<OAuthToken> | OAuthToken;
+  /** Called whenever a token is needed or due: return a token, or a failure with its reason (or throw). */
+  tokenProvider: () => Promise<OAuthToken | OAuthTokenFailure> | OAuthToken | OAuthTokenFailure;
+}
+
+/** Karafka's `config.admin`. */
+export interface AdminOptions {
+  /**
+   * The consumer group `KarafkaAdmin` reads topics with (Karafka's `config.admin.group_id`),
+   * prefixed like every group. One fixed group, so Heroku's multi-tenant plans, where groups
+   * must be created in advance, can have it. Default 'karafka_admin'.
+   */
+  groupId: string;
 }
 
 /** Options of `KarafkaModule.forRoot`. Only `kafka['bootstrap.servers']` is required. */
@@ -104,16 +129,24 @@ export interface KarafkaModuleOptions {
   logging?: boolean;
   /** How much to log when `logging` is on. Default 'info'. */
   logLevel?: KarafkaLogLevel;
-  /** The host's own shutdown deadline in ms, if it has one: a warning is logged when it is shorter than shutdownTimeout. */
+  /**
+   * The host's own shutdown deadline in ms, if it has one: a warning is logged when it is shorter
+   * than shutdownTimeout plus @nestjs/terminus's gracefulShutdownTimeoutMs (a delay before the stop).
+   */
   hostShutdownTimeout?: number;
   oauth?: OAuthOptions;
+  admin?: Partial<AdminOptions>;
 }
 
 /** Options after defaults were applied and validation passed. */
 export interface ResolvedKarafkaOptions extends Required<
-  Omit<KarafkaModuleOptions, 'names' | 'pause' | 'liveness' | 'hostShutdownTimeout' | 'oauth' | 'prefix'>
+  Omit<
+    KarafkaModuleOptions,
+    'names' | 'pause' | 'liveness' | 'hostShutdownTimeout' | 'oauth' | 'prefix' | 'admin'
+  >
 > {
   prefix: string;
+  admin: AdminOptions;
   names: NameMapper;
   pause: PauseOptions;
   liveness: LivenessOptions;
@@ -126,6 +159,7 @@ export const DEFAULT_PAUSE: PauseOptions = {
   maxTimeout: 30_000,
   withExponentialBackoff: true,
 };
+export const DEFAULT_ADMIN: AdminOptions = { groupId: 'karafka_admin' };
 export const DEFAULT_LIVENESS: LivenessOptions = { pollingTtl: 300_000, consumingTtl: 300_000 };
 
 export const DEFAULT_OPTIONS = {

@@ -9,6 +9,8 @@ export interface ProcessOverrides {
   forced?: Partial<KarafkaModuleOptions>;
   /** The process owns the signals (no embedding warnings). */
   ownsSignals?: boolean;
+  /** No standalone liveness listener, whatever `liveness.port` the module sets (`--no-liveness`). */
+  withoutLivenessListener?: boolean;
 }
 
 let current: ProcessOverrides = {};

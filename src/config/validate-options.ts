@@ -2,6 +2,7 @@ import { KarafkaConfigError } from './karafka-config.error.js';
 import { processOverrides } from './process-overrides.js';
 import { validateKafkaSettings } from './kafka-settings.js';
 import {
+  DEFAULT_ADMIN,
   DEFAULT_LIVENESS,
   DEFAULT_OPTIONS,
   DEFAULT_PAUSE,
@@ -55,6 +56,7 @@ const moduleChecks = shape({
   declareTopics: boolean,
   hostShutdownTimeout: milliseconds,
   oauth: shape({ tokenProvider: func }),
+  admin: shape({ groupId: nonEmptyString }),
 });
 
 /**
@@ -73,7 +75,7 @@ export function resolveKarafkaOptions(options: KarafkaModuleOptions): ResolvedKa
   if (options.kafka === undefined) {
     throw new KarafkaConfigError('kafka', 'is required', "pass kafka: { 'bootstrap.servers': 'host:9092' }");
   }
-  const { defaults = {}, forced = {} } = processOverrides();
+  const { defaults = {}, forced = {}, withoutLivenessListener } = processOverrides();
   const resolved: ResolvedKarafkaOptions = {
     ...DEFAULT_OPTIONS,
     ...stripUndefined(defaults),
@@ -81,12 +83,18 @@ export function resolveKarafkaOptions(options: KarafkaModuleOptions): ResolvedKa
     ...stripUndefined(forced),
     names: options.names ?? {},
     pause: { ...DEFAULT_PAUSE, ...stripUndefined(options.pause ?? {}) },
+    admin: { ...DEFAULT_ADMIN, ...stripUndefined(options.admin ?? {}) },
     liveness: {
       ...DEFAULT_LIVENESS,
+      ...stripUndefined(defaults.liveness ?? {}),
       ...stripUndefined(options.liveness ?? {}),
       ...stripUndefined(forced.liveness ?? {}),
     },
   };
+  if (withoutLivenessListener) {
+    delete resolved.liveness.port;
+    delete resolved.liveness.hostname;
+  }
   if (resolved.shutdownTimeout <= resolved.maxWaitTime) {
     throw new KarafkaConfigError(
       'shutdownTimeout',

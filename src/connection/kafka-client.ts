@@ -237,13 +237,16 @@ export interface AdminClient {
   /** Overwrites the committed offsets of a group that has no active member. */
   setCommittedOffsets(groupId: string, positions: TopicPartitionOffset[]): Promise<void>;
   describeGroup(groupId: string): Promise<GroupDescription>;
-  /** Up to `count` messages of one partition from `offset`, read with a throwaway group of `groupIdPrefix`. */
+  /**
+   * Up to `count` messages of one partition from `offset`, read as a member of `groupId`, which
+   * commits nothing and is kept (Heroku's multi-tenant plans need it created in advance).
+   */
   read(
     topic: string,
     partition: number,
     offset: number,
     count: number,
-    groupIdPrefix: string,
+    groupId: string,
   ): Promise<RawMessage[]>;
 }
 

@@ -1,4 +1,4 @@
-import type { OAuthOptions, OAuthToken } from '../config/karafka-options.js';
+import type { OAuthOptions, OAuthToken, OAuthTokenFailure } from '../config/karafka-options.js';
 import type { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 
 /** Refresh when this share of the token's lifetime has passed. */
@@ -43,10 +43,23 @@ function expiresAt(token: OAuthToken, now: number): number {
   return token.lifetimeMs > EPOCH_THRESHOLD_MS ? token.lifetimeMs : now + token.lifetimeMs;
 }
 
-function checkToken(token: OAuthToken | undefined, now: number): OAuthToken {
-  if (!token || typeof token.token !== 'string' || token.token === '' || !(token.lifetimeMs > 0)) {
+/** The provider's answer as a token with its principal; a failure or a malformed token throws the reason. */
+function checkToken(
+  result: OAuthToken | OAuthTokenFailure | undefined,
+  now: number,
+): OAuthToken & { principalName: string } {
+  if (result && 'failureReason' in result) throw new Error(String(result.failureReason));
+  const token = result as (OAuthToken & { principalName?: string; principal?: string }) | undefined;
+  const principalName = token?.principalName ?? token?.principal;
+  if (
+    !token ||
+    typeof token.token !== 'string' ||
+    token.token === '' ||
+    !(token.lifetimeMs > 0) ||
+    typeof principalName !== 'string'
+  ) {
     throw new Error(
-      'it must return { token: string, lifetimeMs: number > 0, principal: string } or throw with the reason',
+      'it must return { token: string, lifetimeMs: number > 0, principalName: string }, or { failureReason: string }, or throw with the reason',
     );
   }
   if (expiresAt(token, now) <= now) {
@@ -54,7 +67,7 @@ function checkToken(token: OAuthToken | undefined, now: number): OAuthToken {
       `it returned a token that expired at ${new Date(token.lifetimeMs).toISOString()} (lifetimeMs is an expiry in ms since the epoch, or a duration)`,
     );
   }
-  return token;
+  return { ...token, principalName };
 }
 
 /**
@@ -76,7 +89,7 @@ export function cachedTokenProvider(oauth: OAuthOptions, monitor: KarafkaMonitor
       current = { token, expiresAt: expiry, refreshAt: now + (expiry - now) * REFRESH_AT };
       failures = 0;
       monitor.instrument('oauthbearer.token_refresh', {
-        principal: token.principal,
+        principal: token.principalName,
         lifetimeMs: expiry - now,
       });
       return token;

@@ -14,6 +14,7 @@ import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { RouteTable } from '../routing/route-table.js';
 import { TopicsManager } from '../admin/topics-manager.js';
 import { ProducerConnection } from '../producer/producer-connection.js';
+import { exitAfterClosing } from '../config/critical-exit.js';
 import { processOverrides } from '../config/process-overrides.js';
 import { DeadLetterDispatcher } from './dead-letter-dispatcher.js';
 import { checkEmbedding } from './embedding-checks.js';
@@ -200,9 +201,12 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
       }
     } else if (policy === 'exit') {
       this.logger.error(
-        'exiting with code 1 (onCriticalError: "exit") so the supervisor restarts the process',
+        'closing the app, then exiting with code 1 (onCriticalError: "exit") so the supervisor restarts the process',
       );
-      void this.stop().finally(() => process.exit(1));
+      exitAfterClosing(this.logger, this.options.shutdownTimeout, async () => {
+        await this.stop();
+        await this.producer.onApplicationShutdown();
+      });
     }
   }
 

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ProducedMessage, ProducerClient, RawHeaders } from '../connection/kafka-client.js';
-import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
 import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
+import { describeClientError } from '../connection/kafkajs/kafkajs-errors.js';
 import { KARAFKA_OPTIONS } from '../karafka.constants.js';
-import { clusterTopicName } from '../routing/route-builder.js';
+import { clusterTopicName, type NamingOptions } from '../config/cluster-names.js';
 import { ProducerConnection } from './producer-connection.js';
 
 /** Bytes per produce request: well under the broker's default `message.max.bytes` (1 MiB per record batch). */
@@ -22,9 +22,11 @@ export interface ProduceMessage {
   partition?: number;
 }
 
-/** A produce that failed, naming where it was going and how much of it got through. */
+/** A produce that failed, naming where it was going, how much of it got through, and the hint of a known cause. */
 export class ProduceError extends Error {
   override readonly name = 'ProduceError';
+  /** The troubleshooting hint (authentication, authorization, unreachable brokers, ...), when the cause is a known one. */
+  readonly hint?: string;
 
   /**
    * @param topic the topic as named on the cluster (prefixed)
@@ -37,12 +39,14 @@ export class ProduceError extends Error {
     cause: unknown,
     readonly acknowledged = 0,
   ) {
+    const hint = cause instanceof Error ? describeClientError(cause).hint : undefined;
     super(
       `cannot produce to ${topic}${partition === undefined ? '' : `/${partition}`}` +
         `${acknowledged > 0 ? ` (the ${acknowledged} messages before were acknowledged)` : ''}` +
-        `: ${(cause as Error)?.message ?? String(cause)}`,
+        `: ${(cause as Error)?.message ?? String(cause)}${hint ? `. ${hint}` : ''}`,
       { cause },
     );
+    this.hint = hint;
   }
 }
 
@@ -98,7 +102,7 @@ function sizeOf(message: ProducedMessage, headers: Record<string, string | Buffe
 @Injectable()
 export class KarafkaProducer {
   constructor(
-    @Inject(KARAFKA_OPTIONS) private readonly options: ResolvedKarafkaOptions,
+    @Inject(KARAFKA_OPTIONS) private readonly options: NamingOptions,
     private readonly connection: ProducerConnection,
     private readonly monitor: KarafkaMonitor,
   ) {}
@@ -130,17 +134,24 @@ export class KarafkaProducer {
     }
     if (requests.size === 0) return;
     // Called before the first await: the connection counts it in flight from now on (see produceAsync).
-    await this.connection.run((client) =>
-      Promise.all(
-        [...requests].map(([topic, chunks]) =>
-          this.sendInOrder(
-            client,
-            topic,
-            chunks.map((chunk) => chunk.messages),
+    await this.connection
+      .run((client) =>
+        Promise.all(
+          [...requests].map(([topic, chunks]) =>
+            this.sendInOrder(
+              client,
+              topic,
+              chunks.map((chunk) => chunk.messages),
+            ),
           ),
         ),
-      ),
-    );
+      )
+      .catch((error: unknown) => {
+        // Connecting failed (or the producer is closed): nothing was sent to any of the topics.
+        throw error instanceof ProduceError
+          ? error
+          : new ProduceError([...requests.keys()].join(', '), onePartition(messages), error);
+      });
   }
 
   /**
@@ -155,6 +166,7 @@ export class KarafkaProducer {
         fatal: false,
         topic: error instanceof ProduceError ? error.topic : clusterTopicName(this.options, message.topic),
         partition: message.partition,
+        hint: error instanceof ProduceError ? error.hint : undefined,
       });
     });
   }

@@ -1,11 +1,10 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
-import type { KafkaClientFactory, ProducerClient } from '../connection/kafka-client.js';
+import type { KafkaClientFactory, KafkaSettings, ProducerClient } from '../connection/kafka-client.js';
 import { LazyConnection } from '../connection/lazy-connection.js';
 import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
 
 /**
- * The app's one producer, as Karafka has one: `KarafkaProducer` and the engine's dead letter
+ * The app's one producer, as Karafka has one (custom producers have one each): `KarafkaProducer` and the engine's dead letter
  * queue both send through it. Idempotent, connected on first use. It closes on application
  * shutdown, which Nest runs after every `beforeApplicationShutdown` (where the engine stops), so
  * consumers' `shutdown()` hooks and the last DLQ copies still get through; it first waits for
@@ -18,7 +17,7 @@ export class ProducerConnection implements OnApplicationShutdown {
   private closed = false;
 
   constructor(
-    @Inject(KARAFKA_OPTIONS) options: ResolvedKarafkaOptions,
+    @Inject(KARAFKA_OPTIONS) options: { clientId: string; kafka: KafkaSettings },
     @Inject(KAFKA_CLIENT_FACTORY) clients: KafkaClientFactory,
   ) {
     this.client = new LazyConnection(() =>

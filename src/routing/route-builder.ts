@@ -1,4 +1,5 @@
 import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
+import { clusterGroupId, clusterTopicName } from '../config/cluster-names.js';
 import { KarafkaConfigError } from '../config/karafka-config.error.js';
 import { jsonDeserializer } from '../consumer/deserializers.js';
 import type { BaseConsumer } from '../consumer/base-consumer.js';
@@ -14,16 +15,6 @@ export interface ConsumerDeclaration {
 }
 
 const DEFAULT_SUBSCRIPTION_GROUP = 'default';
-
-/** Applies the module's name mapper and prefix to a topic name. */
-export function clusterTopicName(options: ResolvedKarafkaOptions, name: string): string {
-  return options.prefix + (options.names.topic ? options.names.topic(name) : name);
-}
-
-/** Applies the module's name mapper and prefix to a consumer group id. */
-export function clusterGroupId(options: ResolvedKarafkaOptions, name: string): string {
-  return options.prefix + (options.names.consumerGroup ? options.names.consumerGroup(name) : name);
-}
 
 /**
  * Builds consumer groups, then subscription groups, then topics, as Karafka's routing does.

@@ -1,12 +1,13 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { brokers, uniqueName } from '../support/kafka/connection.mjs';
-import { committedOffsets, createTopic, produceNumbered } from '../support/kafka-topics.js';
+import { brokers, connectionInfo, uniqueName } from '../support/kafka/connection.mjs';
+import { committedOffsets, createTopic, produceNumbered, testKafka } from '../support/kafka-topics.js';
+import { freePort } from '../support/free-port.js';
 import { waitFor } from '../support/wait-for.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,14 +48,27 @@ interface Run {
 
 const runs: Run[] = [];
 afterEach(() => {
-  for (const run of runs.splice(0)) run.child.kill('SIGKILL');
+  for (const run of runs.splice(0)) {
+    if (run.child.exitCode !== null || run.child.signalCode !== null) continue;
+    try {
+      process.kill(-run.child.pid!, 'SIGKILL');
+    } catch {
+      run.child.kill('SIGKILL');
+    }
+  }
 });
 
-function start(command: string, args: string[], env: Record<string, string>): Run {
+/** The test's environment without what npm sets (the suite may run under npm): children start clean. */
+const cleanEnv = () =>
+  Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')));
+
+function start(command: string, args: string[], env: Record<string, string>, detached = false): Run {
   const child = spawn(command, args, {
     cwd: root,
-    env: { ...process.env, KAFKA_BROKERS: brokers(), NO_COLOR: '1', ...env },
+    env: { ...cleanEnv(), KAFKA_BROKERS: brokers(), NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own, so npx and the node it starts die together.
+    detached,
   });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -98,14 +112,6 @@ const count = (run: Run, pattern: RegExp) =>
 const title = (run: Run) =>
   execFileSync('ps', ['-o', 'args=', '-p', String(run.child.pid)], { encoding: 'utf8' }).trim();
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 /** A window in which nothing must happen: long enough for several fetches (maxWaitTime 300 ms). */
 const quietWindow = () => new Promise((resolve) => setTimeout(resolve, 2_000));
 
@@ -126,8 +132,9 @@ describe('karafka server: real processes, real signals, real broker', () => {
     const output = first.output();
     expect(output.indexOf(`batch-end ${topic}/0 0-4`)).toBeGreaterThan(output.indexOf('SIGTERM: stopping'));
     expect(output).toContain(`shutdown ${topic}/0`);
-    // The process owns the signals: no embedding warning.
+    // The process owns the signals: no embedding warning; run by node, no npm warning.
     expect(output).not.toContain('no shutdown hooks');
+    expect(output).not.toContain('running under npm');
     expect((await committedOffsets(groupId, topic)).get(0)).toBe(5);
 
     const again = server({ ...env, SLOW_MS: '0' }, '--liveness-port', String(await freePort()));
@@ -137,6 +144,16 @@ describe('karafka server: real processes, real signals, real broker', () => {
     expect(again.output()).not.toContain(`${topic}/0 0-4`);
     again.child.kill('SIGTERM');
     expect((await again.exit).code).toBe(0);
+  });
+
+  it('SIGTERM while the consumer still connects exits 0 (nothing to pause yet)', async () => {
+    const topic = uniqueName('cli-early');
+    await createTopic(topic, 1);
+    const run = server({ TOPICS: topic, GROUP_ID: uniqueName('group') }, '--no-liveness');
+    await waitForOutput(run, 'app running', 'the engine to start');
+    run.child.kill('SIGTERM');
+    expect((await run.exit).code, run.output()).toBe(0);
+    expect(run.output()).not.toContain('KafkaJSNonRetriableError');
   });
 
   it('past shutdownTimeout, SIGTERM exits 2 in about that time and names the stuck consumer and partition', async () => {
@@ -249,6 +266,38 @@ describe('karafka server: real processes, real signals, real broker', () => {
     expect(nope.output()).toContain(`unknown topic "nope". Known topics: ${[a, b].sort().join(', ')}`);
   });
 
+  it("--no-liveness turns off the module's own liveness.port; without it, that port answers 204", async () => {
+    const topic = uniqueName('cli-live');
+    await createTopic(topic, 1);
+    await produceNumbered(topic, 1, 1);
+    const port = await freePort();
+    const env = { TOPICS: topic, LIVENESS_PORT: String(port) };
+    const on = server({ ...env, GROUP_ID: uniqueName('group') });
+    await waitForOutput(on, 'batch-end', 'consumption');
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(204);
+    on.child.kill('SIGTERM');
+    expect((await on.exit).code).toBe(0);
+
+    const off = server({ ...env, GROUP_ID: uniqueName('group') }, '--no-liveness');
+    await waitForOutput(off, 'batch-end', 'consumption');
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    expect(off.output()).not.toContain('liveness listener on');
+    off.child.kill('SIGTERM');
+    expect((await off.exit).code).toBe(0);
+  });
+
+  it('run through npx, says at start that npm does not pass SIGTERM on and to run it with node', async () => {
+    const topic = uniqueName('cli-npx');
+    const run = start(
+      'npx',
+      ['--no', '--', 'karafka', 'server', '--module', fixture, '--no-liveness'],
+      { TOPICS: topic, GROUP_ID: uniqueName('group') },
+      true,
+    );
+    await waitForOutput(run, 'running under npm (npm exec)', 'the npm warning');
+    expect(run.output()).toContain('Run the bin with node itself: node node_modules/.bin/karafka server');
+  });
+
   it('with the liveness port taken by another process, still consumes and logs the clash', async () => {
     const topic = uniqueName('cli-port');
     await createTopic(topic, 1);
@@ -298,6 +347,7 @@ describe('karafka server: real processes, real signals, real broker', () => {
     const info = start('npx', ['--no', '--', 'karafka', 'info', '--module', fixture], env);
     expect((await info.exit).code).toBe(0);
     expect(info.output()).toContain('consumer group info-group');
+    expect(info.output()).toContain('admin group karafka_admin (KarafkaAdmin reads)');
     expect(info.output()).toContain(
       `topic ${topic} -> FixtureConsumer0 initialOffset=earliest maxMessages=5`,
     );
@@ -307,8 +357,101 @@ describe('karafka server: real processes, real signals, real broker', () => {
     const bad = start(process.execPath, [cli, 'server', '--liveness-port', 'abc'], {});
     expect((await bad.exit).code).toBe(64);
     expect(bad.output()).toContain('karafka: --liveness-port must be a port number (0-65535), got "abc"');
+    // The cluster's refusal, as one line with the seed's hint (one broker cannot hold 3 replicas).
+    const create = start(process.execPath, [cli, 'topics', 'create', '--module', fixture], {
+      ...env,
+      TOPIC_CONFIG: JSON.stringify({ partitions: 1, replicationFactor: 3 }),
+    });
+    expect((await create.exit).code).toBe(1);
+    expect(create.output()).toMatch(
+      new RegExp(
+        `^karafka: create topics ${topic}: Topic creation errors: .*Invalid replication factor: it exceeds the brokers available`,
+        'm',
+      ),
+    );
+    expect(create.output()).not.toContain('    at ');
     const typo = start(process.execPath, [cli, 'server', '--module', fixture, '--topic', topic], env);
     expect((await typo.exit).code).toBe(64);
     expect(typo.output()).toContain('unknown flag --topic: did you mean --topics?');
   });
+
+  it.skipIf(connectionInfo() === null)(
+    "onCriticalError 'exit' closes the app (the batch in flight finishes and commits, pending produces flush), then exits 1 within shutdownTimeout",
+    async () => {
+      const info = connectionInfo()!;
+      const [good, bad, produced] = [uniqueName('crit-good'), uniqueName('crit-bad'), uniqueName('crit-out')];
+      await Promise.all([createTopic(good, 1), createTopic(bad, 1), createTopic(produced, 1)]);
+      await produceNumbered(good, 5, 1);
+      // The bad route reaches the SASL_SSL listener through a proxy that holds its connections
+      // until released: its authentication fails (a real, fatal broker error) when the test says.
+      const held: Socket[] = [];
+      let release = () => undefined as void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const [host, port] = info.saslSsl.brokers.split(',')[0].split(':');
+      const proxy = createServer((socket) => {
+        held.push(socket);
+        socket.pause();
+        void released.then(() => {
+          const upstream = connect(Number(port), host);
+          socket.pipe(upstream).pipe(socket);
+          socket.resume();
+          upstream.on('error', () => socket.destroy());
+          socket.on('error', () => upstream.destroy());
+        });
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      try {
+        const groupId = uniqueName('group');
+        const run = start(process.execPath, [embedded], {
+          TOPICS: good,
+          GROUP_ID: groupId,
+          SLOW_MS: '2000',
+          SHUTDOWN_TIMEOUT: '8000',
+          SHUTDOWN_HOOKS: '1',
+          ON_CRITICAL: 'exit',
+          PRODUCE_TOPIC: produced,
+          BAD_TOPIC: bad,
+          BAD_KAFKA: JSON.stringify({
+            'bootstrap.servers': `127.0.0.1:${(proxy.address() as { port: number }).port}`,
+            'security.protocol': 'sasl_ssl',
+            'sasl.mechanisms': 'SCRAM-SHA-512',
+            'sasl.username': info.saslSsl.users['SCRAM-SHA-512'].username,
+            'sasl.password': 'wrong-password',
+            'ssl.ca.location': info.saslSsl.caPemPath,
+            'ssl.endpoint.identification.algorithm': 'none',
+          }),
+        });
+        await waitForOutput(run, `batch-start ${good}/0 0-4`, 'the slow batch');
+        release();
+        await waitForOutput(run, 'engine failed and will not recover', 'the fatal error');
+        const failedAt = Date.now();
+        const { code, signal, at } = await run.exit;
+        expect({ code, signal }, run.output()).toEqual({ code: 1, signal: null });
+        expect(at - failedAt).toBeLessThan(8_000);
+        const output = run.output();
+        expect(output.indexOf(`batch-end ${good}/0 0-4`)).toBeGreaterThan(output.indexOf('engine failed'));
+        expect(output).toContain(`shutdown ${good}/0`);
+        // The whole app was closed, the host's own hooks included.
+        expect(output).toContain('host closed (SIGTERM)');
+        // The batch in flight was committed before the exit.
+        expect((await committedOffsets(groupId, good)).get(0)).toBe(5);
+        // What shutdown() produced fire-and-forget was flushed before the exit.
+        const read: string[] = [];
+        const reader = testKafka().consumer({ groupId: uniqueName('crit-reader') });
+        await reader.connect();
+        await reader.subscribe({ topic: produced, fromBeginning: true });
+        await reader.run({ eachMessage: async ({ message }) => void read.push(String(message.value)) });
+        try {
+          await waitFor(() => read.length >= 1, 15_000, 'the message produced in shutdown()');
+          expect(read.map((value) => JSON.parse(value))).toContainEqual({ shutdown: `${good}/0` });
+        } finally {
+          await reader.disconnect();
+        }
+      } finally {
+        release();
+        for (const socket of held) socket.destroy();
+        await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      }
+    },
+  );
 });

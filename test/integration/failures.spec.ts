@@ -1,12 +1,10 @@
 import { Injectable, type INestApplication, type Type } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   BaseConsumer,
   Consumer,
   DLQ_HEADERS,
   KARAFKA_EVENT_NAMES,
-  KarafkaModule,
   KarafkaMonitor,
   KarafkaRunner,
   type ConsumerOptions,
@@ -15,7 +13,7 @@ import {
   type Message,
   type Messages,
 } from 'nestjs-karafka';
-import { CaptureLogger } from '../support/capture-logger.js';
+import { createKarafkaApp } from '../support/karafka-app.js';
 import { brokers, connectionInfo, uniqueName } from '../support/kafka/connection.mjs';
 import { committedOffsets, createTopic, produceNumbered, testKafka } from '../support/kafka-topics.js';
 import { waitFor } from '../support/wait-for.js';
@@ -69,20 +67,10 @@ async function startApp(
   options: Partial<KarafkaModuleOptions> = {},
   script = new Script(),
 ) {
-  const logger = new CaptureLogger();
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      KarafkaModule.forRoot({
-        kafka: { 'bootstrap.servers': brokers() },
-        maxWaitTime: 300,
-        shutdownTimeout: 10_000,
-        groupId: uniqueName('group'),
-        ...options,
-      }),
-    ],
-    providers: [{ provide: Script, useValue: script }, ...consumers],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger });
+  const { app, logger } = await createKarafkaApp(options, [
+    { provide: Script, useValue: script },
+    ...consumers,
+  ]);
   const seen: Seen = [];
   const monitor = app.get(KarafkaMonitor);
   for (const name of KARAFKA_EVENT_NAMES)

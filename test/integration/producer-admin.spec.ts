@@ -15,6 +15,7 @@ import {
 } from 'nestjs-karafka';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { brokers, uniqueName } from '../support/kafka/connection.mjs';
+import { withAdmin } from '../support/kafka-topics.js';
 import { waitFor } from '../support/wait-for.js';
 
 @Injectable()
@@ -161,6 +162,33 @@ describe('producer and admin against a real broker', () => {
     expect((await admin.topicInfo(topic)).partitions).toHaveLength(5);
     await admin.deleteTopic(topic);
     await waitFor(async () => !(await admin.listTopics()).includes(topic), 30_000, 'the topic to go');
+  });
+
+  it('every read goes through the one prefixed admin.groupId group, kept for the next read (Heroku needs it created first)', async () => {
+    const prefix = `${uniqueName('tenant')}.`;
+    const { admin, producer } = await startApp([], { prefix, admin: { groupId: 'karafka-admin-extra' } });
+    await admin.createTopic('events', 2);
+    await producer.produceMany([0, 1, 2].map((n) => ({ topic: 'events', partition: n % 2, payload: { n } })));
+    // Two reads at once share the group one after the other, and each gets what it asked for.
+    const [first, second] = await Promise.all([
+      admin.readTopic('events', 0, 10, 0),
+      admin.readTopic('events', 1, 10, 0),
+    ]);
+    expect(first.map((m) => m.payload)).toEqual([{ n: 0 }, { n: 2 }]);
+    expect(second.map((m) => m.payload)).toEqual([{ n: 1 }]);
+    expect(admin.adminGroupId()).toBe(`${prefix}karafka-admin-extra`);
+    await withAdmin(async (raw) => {
+      const groups = (await raw.listGroups()).groups
+        .map((g) => g.groupId)
+        .filter((id) => id.startsWith(prefix));
+      expect(groups).toEqual([`${prefix}karafka-admin-extra`]);
+      // It read, it never committed.
+      const offsets = await raw.fetchOffsets({
+        groupId: `${prefix}karafka-admin-extra`,
+        topics: [`${prefix}events`],
+      });
+      expect(offsets[0].partitions.map((p) => p.offset)).toEqual(['-1', '-1']);
+    });
   });
 
   it('lag is produced minus consumed for a group stopped midway; seekConsumerGroup moves it, only once the group is stopped', async () => {

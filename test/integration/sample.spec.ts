@@ -1,8 +1,16 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppModule } from '../../sample/src/app.module.js';
 import { CaptureLogger } from '../support/capture-logger.js';
+import { brokers } from '../support/kafka/connection.mjs';
+import { image, read, root, type Image } from '../support/sample-assets.js';
+import { freePort } from '../support/free-port.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('the sample app', () => {
@@ -62,4 +70,129 @@ describe('the sample app', () => {
     ).toHaveLength(1);
     expect(console.has(/^log app running Karafka$/)).toBe(true);
   });
+});
+
+/**
+ * Runs an image's CMD as Docker would, in the repository root (the image's /app: package.json,
+ * node_modules, dist, sample/dist), with its ENV, the broker and a free PORT (as `-e PORT=...`).
+ */
+function runImage({ command, env }: Image, port: number, cwd = root) {
+  const [file, ...args] = command;
+  const npmFree = Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_'));
+  const child = spawn(file, args, {
+    cwd,
+    env: {
+      ...Object.fromEntries(npmFree),
+      ...env,
+      KAFKA_BROKERS: brokers(),
+      PORT: String(port),
+      NO_COLOR: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, exit, output: () => output };
+}
+
+async function status(url: string): Promise<number | undefined> {
+  try {
+    return (await fetch(url)).status;
+  } catch {
+    return undefined;
+  }
+}
+
+describe("the sample images' command lines, run as real processes", () => {
+  beforeAll(() => {
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    execFileSync(process.execPath, [tsc, '-p', 'sample/tsconfig.json'], { cwd: root });
+  }, 120_000);
+
+  it('sample/Dockerfile.server: karafka server --no-http answers liveness 204 on PORT, serves no controller, stops on SIGTERM with 0', async () => {
+    const port = await freePort();
+    const run = runImage(image('sample/Dockerfile.server'), port);
+    try {
+      await waitFor(async () => (await status(`http://127.0.0.1:${port}/`)) === 204, 60_000, 'liveness 204');
+      // The liveness listener answers every path: /health is not the sample's Terminus controller.
+      const health = await fetch(`http://127.0.0.1:${port}/health`);
+      expect(health.status).toBe(204);
+      expect(await health.text()).toBe('');
+      expect(run.output()).not.toContain('Mapped {/health');
+      run.child.kill('SIGTERM');
+      expect(await run.exit, run.output()).toEqual({ code: 0, signal: null });
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
+
+  it('sample/Dockerfile: the embedded app answers /health 200 on PORT and stops on SIGTERM', async () => {
+    const port = await freePort();
+    const run = runImage(image('sample/Dockerfile'), port);
+    try {
+      await waitFor(async () => (await status(`http://127.0.0.1:${port}/health`)) === 200, 60_000, '/health');
+      run.child.kill('SIGTERM');
+      // Nest closes the app, then re-raises the signal.
+      expect(await run.exit).toEqual({ code: null, signal: 'SIGTERM' });
+      expect(run.output()).toContain('app stopped');
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('the Heroku deploy of heroku.md, replayed without Heroku', () => {
+  const app = mkdtempSync(join(tmpdir(), 'karafka-heroku-'));
+  afterAll(() => rmSync(app, { recursive: true, force: true }));
+
+  it(
+    'the documented commands build the sample with heroku-postbuild, and the web process serves /health on PORT',
+    { timeout: 180_000 },
+    async () => {
+      const guide = read('docs/deployment/heroku.md');
+      expect(guide).toContain('heroku config:set NPM_CONFIG_PRODUCTION=false');
+      expect(guide).toContain('cp sample/Procfile Procfile');
+      // What `git push` sends once committed: the files git does not ignore.
+      const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
+        cwd: root,
+        encoding: 'utf8',
+      })
+        .split('\n')
+        .filter(Boolean);
+      for (const file of tracked) {
+        mkdirSync(join(app, dirname(file)), { recursive: true });
+        cpSync(join(root, file), join(app, file));
+      }
+      // The buildpack: `npm ci` (this checkout's node_modules stand for it), then heroku-postbuild;
+      // NPM_CONFIG_PRODUCTION=false keeps the devDependencies, so no prune.
+      symlinkSync(join(root, 'node_modules'), join(app, 'node_modules'));
+      execFileSync('cp', ['sample/Procfile', 'Procfile'], { cwd: app });
+      execFileSync('npm', ['run', 'heroku-postbuild'], { cwd: app, stdio: 'pipe' });
+
+      const web = /^web: (.+)$/m.exec(readFileSync(join(app, 'Procfile'), 'utf8'))![1];
+      const port = await freePort();
+      // Heroku runs a Procfile command with bash, PORT set.
+      const run = runImage(
+        { dockerfile: 'Procfile', command: ['bash', '-c', web], env: {}, exposed: [] },
+        port,
+        app,
+      );
+      try {
+        await waitFor(
+          async () => (await status(`http://127.0.0.1:${port}/health`)) === 200,
+          60_000,
+          '/health',
+        );
+        run.child.kill('SIGTERM');
+        expect(await run.exit).toEqual({ code: null, signal: 'SIGTERM' });
+        expect(run.output()).toContain('app stopped');
+      } finally {
+        run.child.kill('SIGKILL');
+      }
+    },
+  );
 });

@@ -9,7 +9,10 @@ import {
   herokuKafkaConfig,
   KarafkaModule,
   KarafkaMonitor,
+  KarafkaProducer,
+  KarafkaProducerModule,
   KarafkaRunner,
+  getProducerToken,
   type ErrorEvent,
   type KarafkaModuleOptions,
   type Messages,
@@ -185,7 +188,7 @@ describe.skipIf(info === null)(
       const tokenProvider = (): OAuthToken => {
         calls++;
         const { jwt, exp } = unsignedJwt('karafka', 3_600);
-        return { token: jwt, lifetimeMs: exp * 1000, principal: 'karafka' };
+        return { token: jwt, lifetimeMs: exp * 1000, principalName: 'karafka' };
       };
       const { received, runner, refreshes } = await startApp(topic, {
         kafka: {
@@ -203,6 +206,81 @@ describe.skipIf(info === null)(
       expect(refreshes[0].principal).toBe('karafka');
       expect(refreshes[0].lifetimeMs).toBeGreaterThan(3_500_000);
       expect(runner.status().fatalError).toBeUndefined();
+    });
+
+    it("shows a provider's failure reason ({ failureReason }, Karafka's oauthbearer_set_token_failure) in the log, error.occurred and health", async () => {
+      const topic = await topicWithNumbers('oauth-reason', 1);
+      const reason = 'the signer found no AWS credentials';
+      const { errors, logger, health } = await startApp(topic, {
+        kafka: {
+          'bootstrap.servers': info!.oauth.brokers,
+          'security.protocol': 'sasl_plaintext',
+          'sasl.mechanisms': 'OAUTHBEARER',
+        },
+        oauth: { tokenProvider: () => ({ failureReason: reason }) },
+        groupId: uniqueName('oauth-reason'),
+      });
+      await waitFor(
+        () => errors.some((e) => e.type === 'oauthbearer.token_refresh.error'),
+        30_000,
+        'the failure event',
+      );
+      expect(errors.find((e) => e.type === 'oauthbearer.token_refresh.error')!.error.message).toBe(
+        `oauth.tokenProvider failed (1 in a row): ${reason}`,
+      );
+      await waitFor(() => logger.has(new RegExp(`error .*${reason}`)), 30_000, 'the reason in the log');
+      await waitFor(async () => (await health()).body.includes(reason), 30_000, 'the reason in health');
+    });
+
+    it('a custom producer (KarafkaProducerModule) has its own kafka settings and token provider, beside the default one, and closes on shutdown', async () => {
+      const topic = uniqueName('custom-producer');
+      await createTopic(topic, 1);
+      let calls = 0;
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          KarafkaModule.forRoot({ kafka: { 'bootstrap.servers': brokers() } }),
+          KarafkaProducerModule.register('audit', {
+            kafka: {
+              'bootstrap.servers': info!.oauth.brokers,
+              'security.protocol': 'sasl_plaintext',
+              'sasl.mechanisms': 'OAUTHBEARER',
+            },
+            clientId: 'audit-producer',
+            oauth: {
+              tokenProvider: () => {
+                calls++;
+                const { jwt, exp } = unsignedJwt('auditor', 3_600);
+                return { token: jwt, lifetimeMs: exp * 1000, principalName: 'auditor' };
+              },
+            },
+          }),
+        ],
+      }).compile();
+      const app = moduleRef.createNestApplication({ logger: new CaptureLogger() });
+      apps.push(app);
+      await app.init();
+      const refreshes: OAuthTokenRefreshEvent[] = [];
+      app.get(KarafkaMonitor).subscribe('oauthbearer.token_refresh', (event) => void refreshes.push(event));
+      const audit = app.get<KarafkaProducer>(getProducerToken('audit'));
+      expect(audit).not.toBe(app.get(KarafkaProducer));
+      await audit.produce({ topic, payload: { by: 'audit' } });
+      await app.get(KarafkaProducer).produce({ topic, payload: { by: 'default' } });
+      expect(calls).toBe(1);
+      expect(refreshes.map((event) => event.principal)).toEqual(['auditor']);
+
+      const read: string[] = [];
+      const reader = testKafka().consumer({ groupId: uniqueName('custom-reader') });
+      await reader.connect();
+      await reader.subscribe({ topic, fromBeginning: true });
+      await reader.run({ eachMessage: async ({ message }) => void read.push(String(message.value)) });
+      try {
+        await waitFor(() => read.length === 2, 30_000, 'both messages');
+        expect(read.map((value) => JSON.parse(value).by).sort()).toEqual(['audit', 'default']);
+      } finally {
+        await reader.disconnect();
+      }
+      await app.close();
+      await expect(audit.produce({ topic, payload: {} })).rejects.toThrow('the Karafka producer is closed');
     });
 
     it('turns a token provider that keeps failing into error.occurred, then a fatal, clear error', async () => {

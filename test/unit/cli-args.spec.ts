@@ -83,6 +83,8 @@ describe('karafka CLI arguments', () => {
     expect(args.filters.topics).toEqual(['c', 'd_1']);
     expect(args.filters.consumerGroups).toEqual(['orders_eu']);
     expect(parseCliArgs(['server', '--no-liveness']).liveness).toBe(false);
+    expect(parseCliArgs(['server']).http).toBe(true);
+    expect(parseCliArgs(['server', '--no-http']).http).toBe(false);
     expect(parseCliArgs(['topics', 'plan'])).toMatchObject({ command: 'topics', action: 'plan' });
     expect(parseCliArgs([]).command).toBe('help');
     expect(parseCliArgs(['server', '--help']).command).toBe('help');
@@ -105,6 +107,9 @@ describe('karafka CLI arguments', () => {
     );
     expect(argsError(['info', '--topics', 'a'])).toBe(
       '--topics applies to "karafka server" only; drop it from "karafka info"',
+    );
+    expect(argsError(['info', '--no-http'])).toBe(
+      '--no-http applies to "karafka server" only; drop it from "karafka info"',
     );
     expect(argsError(['serve'])).toContain('unknown command "serve" (did you mean "server"?)');
     expect(argsError(['topics'])).toContain('karafka topics needs an action: create, delete or plan');

@@ -1,36 +1,21 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-} from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import {
+  dockerStages,
+  find,
+  image,
+  read,
+  root,
+  sampleDefaultPort,
+  sampleNumber,
+  sampleRoutes,
+} from '../support/sample-assets.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const read = (path: string) => readFileSync(join(root, path), 'utf8');
-
-/** The sample's shutdownTimeout in ms, as written in sample/src/app.module.ts. */
-function sampleShutdownTimeout(): number {
-  const match = /shutdownTimeout:\s*([\d_]+)/.exec(read('sample/src/app.module.ts'));
-  if (!match) throw new Error('sample/src/app.module.ts sets no shutdownTimeout');
-  return Number(match[1].replace(/_/g, ''));
-}
-
-/** The port the sample listens on when PORT is not set, as written in sample/src/main.ts. */
-function sampleDefaultPort(): number {
-  const match = /process\.env\.PORT \?\? (\d+)/.exec(read('sample/src/main.ts'));
-  if (!match) throw new Error('sample/src/main.ts has no default port');
-  return Number(match[1]);
-}
+const sampleShutdownTimeout = () => sampleNumber('shutdownTimeout');
 
 /** `[section] key=value` lines of a systemd unit, comments and blank lines skipped. */
 function parseUnit(text: string): Map<string, string> {
@@ -54,32 +39,13 @@ function seconds(span: string): number {
     .reduce((total, match) => total + Number(match![1]) * units[match![2]], 0);
 }
 
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-/** A Dockerfile's stages, each a list of instructions (continuation lines joined). */
-function dockerStages(path: string): Instruction[][] {
-  const stages: Instruction[][] = [];
-  const text = read(path).replace(/\\\n/g, ' ');
-  for (const line of text.split('\n').map((l) => l.trim())) {
-    if (line === '' || line.startsWith('#')) continue;
-    const [keyword, ...rest] = line.split(/\s+/);
-    const instruction = { keyword: keyword.toUpperCase(), args: rest.join(' ') };
-    if (instruction.keyword === 'FROM') stages.push([]);
-    stages.at(-1)?.push(instruction);
-  }
-  return stages;
-}
-
-const find = (stage: Instruction[], keyword: string) => stage.filter((i) => i.keyword === keyword);
-
 describe('systemd unit', () => {
   const unit = parseUnit(read('sample/systemd/karafka.service'));
 
   it('restarts on failure and stops with SIGTERM, waiting longer than the sample shutdownTimeout', () => {
     expect(unit.get('Service.Restart')).toBe('on-failure');
+    // on-failure restarts a non-zero exit: the sample's dead engine must exit (1), not idle.
+    expect(read('sample/src/app.module.ts')).toMatch(/onCriticalError: 'exit'/);
     expect(unit.get('Service.KillSignal')).toBe('SIGTERM');
     const timeout = unit.get('Service.TimeoutStopSec');
     expect(timeout).toBeDefined();
@@ -121,6 +87,12 @@ describe('Dockerfiles', () => {
     expect(runs).toMatch(/^(exec )?node /);
     expect(runs).not.toMatch(/\bnpx?\b/);
     for (const copy of find(final, 'COPY')) expect(copy.args).toMatch(/^--from=build /);
+  });
+
+  it('the standalone image serves the liveness listener (--no-http) on the port it exposes', () => {
+    const { command, env, exposed } = image('sample/Dockerfile.server');
+    expect(command.join(' ')).toMatch(/ server --no-http /);
+    expect(exposed).toContain(Number(env.PORT));
   });
 
   it('the embedded image binds every interface on the exposed port, as the sample reads HOST and PORT', () => {
@@ -195,60 +167,67 @@ describe('Procfile', () => {
   });
 });
 
-describe('Kubernetes manifest', () => {
-  const path = 'sample/k8s/deployment.yaml';
+describe('Kubernetes manifests', () => {
+  const images = ['sample/Dockerfile', 'sample/Dockerfile.server'].map(image);
+  const manifests = readdirSync(join(root, 'sample/k8s')).filter((file) => file.endsWith('.yaml'));
 
-  it('parses, uses Recreate, outlives shutdownTimeout on stop, and probes paths and ports the sample serves', () => {
-    const documents = parseAllDocuments(read(path));
-    for (const document of documents) expect(document.errors, path).toEqual([]);
-    const deployment = documents.map((d) => d.toJS()).find((d) => d?.kind === 'Deployment');
-    expect(deployment, 'a Deployment').toBeDefined();
-    expect(deployment.spec.strategy.type).toBe('Recreate');
-    const pod = deployment.spec.template.spec;
-    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(sampleShutdownTimeout());
-
-    const routes = sampleRoutes();
-    for (const container of pod.containers) {
-      const env = Object.fromEntries(
-        (container.env ?? []).map((e: { name: string; value: string }) => [e.name, e.value]),
-      );
-      const port = Number(env.PORT ?? sampleDefaultPort());
-      const ports = new Map<string | number, number>(
-        (container.ports ?? []).flatMap((p: { name?: string; containerPort: number }) => [
-          [p.containerPort, p.containerPort],
-          ...(p.name ? [[p.name, p.containerPort] as const] : []),
-        ]),
-      );
-      for (const probe of ['livenessProbe', 'readinessProbe']) {
-        const httpGet = container[probe]?.httpGet;
-        expect(httpGet, `${container.name} ${probe}.httpGet`).toBeDefined();
-        expect(ports.get(httpGet.port), `${probe} port ${httpGet.port}`).toBe(port);
-        expect(routes, `${probe} path ${httpGet.path}`).toContain(httpGet.path);
-      }
-    }
+  it('there is one per image', () => {
+    expect(manifests.sort()).toEqual(['deployment-server.yaml', 'deployment.yaml']);
   });
-});
 
-/** GET paths of the sample's controllers: `@Controller('health')` + `@Get('live')` is `/health/live`. */
-function sampleRoutes(): string[] {
-  const files = (dir: string): string[] =>
-    readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) =>
-      entry.isDirectory()
-        ? files(join(dir, entry.name))
-        : entry.name.endsWith('.ts')
-          ? [join(dir, entry.name)]
-          : [],
-    );
-  const prefix = /setGlobalPrefix\(\s*'([^']*)'/.exec(read('sample/src/main.ts'))?.[1] ?? '';
-  const routes: string[] = [];
-  for (const file of files('sample/src')) {
-    const source = read(file);
-    const controller = /@Controller\(\s*(?:'([^']*)')?\s*\)/.exec(source);
-    if (!controller) continue;
-    for (const get of source.matchAll(/@Get\(\s*(?:'([^']*)')?\s*\)/g)) {
-      const path = [prefix, controller[1] ?? '', get[1] ?? ''].filter(Boolean).join('/');
-      routes.push(`/${path}`.replace(/\/+/g, '/'));
-    }
-  }
-  return routes;
-}
+  it.each(manifests)(
+    '%s matches the image it runs: numeric non-root user, exposed ports, probes, grace period, Recreate',
+    (file) => {
+      const path = `sample/k8s/${file}`;
+      const documents = parseAllDocuments(read(path));
+      for (const document of documents) expect(document.errors, path).toEqual([]);
+      const deployment = documents.map((d) => d.toJS()).find((d) => d?.kind === 'Deployment');
+      expect(deployment, 'a Deployment').toBeDefined();
+      // Karafka's guide: other strategies rebalance over and over and process twice.
+      expect(deployment.spec.strategy.type).toBe('Recreate');
+      const pod = deployment.spec.template.spec;
+      // Terminus's gracefulShutdownTimeoutMs delays the stop: the grace period covers it and the drain.
+      expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(
+        sampleShutdownTimeout() + sampleNumber('gracefulShutdownTimeoutMs'),
+      );
+
+      for (const container of pod.containers) {
+        const built = images.find((candidate) => candidate.tag === container.image.split(':')[0]);
+        expect(built, `the Dockerfile building ${container.image}`).toBeDefined();
+        const { command, exposed, user } = built!;
+        const security = { ...pod.securityContext, ...container.securityContext };
+        const imageUid = user?.split(':')[0];
+        // The kubelet refuses runAsNonRoot unless it can see a numeric, non-zero uid.
+        if (security.runAsNonRoot) expect(String(security.runAsUser ?? imageUid)).toMatch(/^[1-9]\d*$/);
+        if (security.runAsUser !== undefined) expect(String(security.runAsUser)).toBe(imageUid);
+
+        const env = {
+          ...built!.env,
+          ...Object.fromEntries(
+            (container.env ?? []).map((e: { name: string; value: string }) => [e.name, e.value]),
+          ),
+        };
+        const port = Number(env.PORT ?? sampleDefaultPort());
+        const ports = new Map<string | number, number>(
+          (container.ports ?? []).flatMap((p: { name?: string; containerPort: number }) => [
+            [p.containerPort, p.containerPort],
+            ...(p.name ? [[p.name, p.containerPort] as const] : []),
+          ]),
+        );
+        for (const containerPort of new Set(ports.values())) expect(exposed).toContain(containerPort);
+
+        // --no-http: the liveness listener answers any path; otherwise the sample's controllers do.
+        const standalone = command.join(' ').includes('--no-http');
+        if (!standalone) expect(env.HOST).toBe('0.0.0.0');
+        const probes = standalone ? ['livenessProbe'] : ['livenessProbe', 'readinessProbe'];
+        for (const probe of probes) {
+          const httpGet = container[probe]?.httpGet;
+          expect(httpGet, `${container.name} ${probe}.httpGet`).toBeDefined();
+          expect(ports.get(httpGet.port), `${probe} port ${httpGet.port}`).toBe(port);
+          if (standalone) expect(httpGet.path).toMatch(/^\//);
+          else expect(sampleRoutes(), `${probe} path ${httpGet.path}`).toContain(httpGet.path);
+        }
+      }
+    },
+  );
+});

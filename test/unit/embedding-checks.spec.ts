@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveKarafkaOptions } from '../../src/config/validate-options.js';
 import { checkEmbedding } from '../../src/processing/embedding-checks.js';
 
@@ -14,22 +14,30 @@ function warnings(options: Parameters<typeof resolveKarafkaOptions>[0], terminus
 
 describe('embedding checks', () => {
   const kafka = { 'bootstrap.servers': 'x:1' };
+  // Shutdown hooks enabled, so only the deadline checks speak.
+  const hooks = () => undefined;
+  beforeAll(() => void process.on('SIGTERM', hooks));
+  afterAll(() => void process.off('SIGTERM', hooks));
 
-  it('warns when a known host deadline is shorter than shutdownTimeout', () => {
-    const hooks = () => undefined;
-    process.on('SIGTERM', hooks);
-    try {
-      expect(warnings({ kafka, shutdownTimeout: 30_000, hostShutdownTimeout: 10_000 })).toEqual([
-        expect.stringContaining('hostShutdownTimeout (10000 ms) is shorter than shutdownTimeout (30000 ms)'),
-      ]);
-      expect(warnings({ kafka, shutdownTimeout: 30_000 }, 5_000)).toEqual([
-        expect.stringContaining(
-          'gracefulShutdownTimeoutMs (5000 ms) is shorter than shutdownTimeout (30000 ms)',
-        ),
-      ]);
-      expect(warnings({ kafka, shutdownTimeout: 30_000, hostShutdownTimeout: 40_000 }, 0)).toEqual([]);
-    } finally {
-      process.off('SIGTERM', hooks);
-    }
+  it('warns when the host deadline is shorter than shutdownTimeout', () => {
+    expect(warnings({ kafka, shutdownTimeout: 30_000, hostShutdownTimeout: 10_000 })).toEqual([
+      expect.stringContaining('shutdownTimeout (30000 ms) exceeds hostShutdownTimeout (10000 ms)'),
+    ]);
+  });
+
+  it("warns when Terminus's delay plus shutdownTimeout exceeds the host deadline, as Terminus waits before the stop", () => {
+    expect(warnings({ kafka, shutdownTimeout: 30_000, hostShutdownTimeout: 40_000 }, 15_000)).toEqual([
+      expect.stringContaining(
+        'gracefulShutdownTimeoutMs (15000 ms) before the stop begins, then Karafka drains for up to shutdownTimeout (30000 ms): 45000 ms exceeds hostShutdownTimeout (40000 ms)',
+      ),
+    ]);
+  });
+
+  it('stays silent when the host deadline covers both, and when no host deadline is known', () => {
+    expect(warnings({ kafka, shutdownTimeout: 30_000, hostShutdownTimeout: 40_000 }, 5_000)).toEqual([]);
+    expect(warnings({ kafka, shutdownTimeout: 30_000, hostShutdownTimeout: 40_000 }, 0)).toEqual([]);
+    expect(warnings({ kafka, shutdownTimeout: 30_000, hostShutdownTimeout: 30_000 })).toEqual([]);
+    // A Terminus delay shorter than shutdownTimeout is no problem by itself (the old, inverted rule).
+    expect(warnings({ kafka, shutdownTimeout: 30_000 }, 5_000)).toEqual([]);
   });
 });

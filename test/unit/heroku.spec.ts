@@ -4,12 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
+import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { herokuKafkaConfig, type BaseConsumer } from 'nestjs-karafka';
+import { clusterGroupId, clusterTopicName } from '../../src/config/cluster-names.js';
 import { validateKafkaSettings } from '../../src/config/kafka-settings.js';
 import { resolveKarafkaOptions } from '../../src/config/validate-options.js';
 import { toKafkajsSettings } from '../../src/connection/kafkajs/kafkajs-settings.js';
 import { buildConsumerGroups } from '../../src/routing/route-builder.js';
+import { CaptureLogger } from '../support/capture-logger.js';
 import { configError } from '../support/config-error.js';
 
 const PREFIX = 'smoothboulder-1234.';
@@ -108,6 +111,53 @@ describe('herokuKafkaConfig', () => {
     expect(group.id).toBe('smoothboulder-1234.app');
     expect(route.topic).toBe('smoothboulder-1234.users_events');
     expect(route.deadLetterQueue?.topic).toBe('smoothboulder-1234.users_events.dlq');
+  });
+
+  it("uses a name that already starts with KAFKA_PREFIX as written (Karafka's guide writes it in), warning once per name", () => {
+    const logger = new CaptureLogger();
+    Logger.overrideLogger(logger);
+    try {
+      const options = resolveKarafkaOptions({
+        ...herokuKafkaConfig(fixtureEnv()),
+        groupId: 'smoothboulder-1234.app',
+      });
+      const declaration = {
+        className: 'UsersEventsConsumer',
+        topics: ['smoothboulder-1234.users_events', 'audit'],
+        options: {},
+        createConsumer: async () => ({}) as BaseConsumer,
+      };
+      const [group] = buildConsumerGroups([declaration], options);
+      expect(group.id).toBe('smoothboulder-1234.app');
+      expect(group.subscriptionGroups[0].routes.map((route) => route.topic)).toEqual([
+        'smoothboulder-1234.users_events',
+        'smoothboulder-1234.audit',
+      ]);
+      // Built again (a producer, the admin): no second warning for the same names.
+      buildConsumerGroups([declaration], options);
+      expect(clusterTopicName(options, 'smoothboulder-1234.users_events')).toBe(
+        'smoothboulder-1234.users_events',
+      );
+      const warnings = logger.lines.filter((line) => line.startsWith('warn'));
+      expect(warnings).toEqual([
+        expect.stringContaining('topic "smoothboulder-1234.users_events" already starts with the prefix'),
+        expect.stringContaining(
+          'consumer group "smoothboulder-1234.app" already starts with the prefix "smoothboulder-1234.": used as written, not prefixed twice. Write it without the prefix ("app")',
+        ),
+      ]);
+    } finally {
+      Logger.overrideLogger(true);
+    }
+  });
+
+  it('prefixes the admin group like every group; admin.groupId sets it (config.admin.group_id)', () => {
+    const heroku = herokuKafkaConfig(fixtureEnv());
+    expect(resolveKarafkaOptions(heroku).admin.groupId).toBe('karafka_admin');
+    const options = resolveKarafkaOptions({ ...heroku, admin: { groupId: 'karafka-admin-extra' } });
+    expect(clusterGroupId(options, options.admin.groupId)).toBe('smoothboulder-1234.karafka-admin-extra');
+    expect(() => resolveKarafkaOptions({ ...heroku, admin: { groupId: '' } })).toThrow(
+      'admin.groupId: must be a non-empty string',
+    );
   });
 
   describe('against a TLS server whose certificate does not name the host, as Heroku brokers', () => {

@@ -14,6 +14,7 @@ import {
   type KafkaSettings,
   type KarafkaEventMap,
   type OAuthToken,
+  type OAuthTokenFailure,
 } from 'nestjs-karafka';
 import {
   KNOWN_KAFKA_SETTINGS,
@@ -368,7 +369,7 @@ describe('per-route kafka overrides', () => {
 });
 
 describe('OAuth token provider', () => {
-  function harness(tokens: (() => OAuthToken)[]) {
+  function harness(tokens: (() => OAuthToken | OAuthTokenFailure)[]) {
     const monitor = new KarafkaMonitor();
     const events: { name: string; payload: unknown }[] = [];
     for (const name of ['oauthbearer.token_refresh', 'error.occurred'] as const) {
@@ -390,7 +391,25 @@ describe('OAuth token provider', () => {
   const token = (lifetimeMs: number): OAuthToken => ({
     token: `t-${lifetimeMs}`,
     lifetimeMs,
-    principal: 'karafka',
+    principalName: 'karafka',
+  });
+
+  it("speaks the seed's vocabulary: principalName, and { failureReason } for oauthbearer_set_token_failure; principal still works", async () => {
+    const failing = harness([() => ({ failureReason: 'the signer has no credentials' })]);
+    const error = await failing.provide().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OAuthTokenError);
+    expect((error as Error).message).toBe(
+      'oauth.tokenProvider failed (1 in a row): the signer has no credentials',
+    );
+    expect(failing.events).toEqual([
+      {
+        name: 'error.occurred',
+        payload: expect.objectContaining({ type: 'oauthbearer.token_refresh.error', error }),
+      },
+    ]);
+    const deprecated = harness([() => ({ token: 't', lifetimeMs: 60_000, principal: 'legacy' })]);
+    await deprecated.provide();
+    expect(deprecated.events[0].payload).toEqual({ principal: 'legacy', lifetimeMs: 60_000 });
   });
 
   it('reuses a token until 80% of its lifetime, shares one refresh, and emits oauthbearer.token_refresh', async () => {
@@ -471,8 +490,10 @@ describe('OAuth token provider', () => {
     } finally {
       vi.useRealTimers();
     }
-    const bad = harness([() => ({ token: '', lifetimeMs: 1_000, principal: 'x' })]);
+    const bad = harness([() => ({ token: '', lifetimeMs: 1_000, principalName: 'x' })]);
     await expect(bad.provide()).rejects.toThrow(/must return \{ token: string/);
+    const nameless = harness([() => ({ token: 't', lifetimeMs: 1_000 }) as unknown as OAuthToken]);
+    await expect(nameless.provide()).rejects.toThrow(/principalName: string/);
     const expired = harness([() => token(Date.now() - 60_000)]);
     await expect(expired.provide()).rejects.toThrow(/expired at/);
   });

@@ -7,6 +7,7 @@ import {
   KarafkaModule,
   KarafkaMonitor,
   KarafkaProducer,
+  KarafkaProducerModule,
   ProduceError,
   type ErrorEvent,
   type Messages,
@@ -206,6 +207,23 @@ describe('KarafkaProducer', () => {
     );
   });
 
+  it("adds the seed's hint for an ACL denial (no ACLs on the test broker: the error kafkajs raises for it)", async () => {
+    const { producer, recorder, errors } = await boot();
+    recorder.failOn = () =>
+      Object.assign(new Error('Not authorized to access topics: [Topic authorization failed]'), {
+        name: 'KafkaJSProtocolError',
+        type: 'TOPIC_AUTHORIZATION_FAILED',
+      });
+    const error = (await producer
+      .produce({ topic: 'orders', payload: {} })
+      .catch((e: unknown) => e)) as ProduceError;
+    expect(error.hint).toMatch(/^Topic authorization failed: Kafka ACLs do not grant this user/);
+    expect(error.message).toContain(`Topic authorization failed]. ${error.hint}`);
+    producer.produceAsync({ topic: 'orders', payload: {} });
+    await waitFor(() => errors.length === 1, 2_000, 'the error event');
+    expect(errors[0].hint).toBe(error.hint);
+  });
+
   it('produceAsync reports a failure as error.occurred with the topic and partition', async () => {
     const { producer, recorder, errors } = await boot();
     recorder.failOn = () => new Error('broker says no');
@@ -264,5 +282,37 @@ describe('KarafkaProducer', () => {
     await producer.produce({ topic: 'orders.processed', payload: { ok: true } });
     expect(factory.producersCreated).toBe(1);
     expect(recorder.log.filter((entry) => entry === 'connect')).toHaveLength(1);
+  });
+});
+
+describe('KarafkaProducerModule (custom producers)', () => {
+  it('refuses options that cannot work, naming the producer and the field', async () => {
+    const boot = (options: Parameters<typeof KarafkaProducerModule.register>[1]) =>
+      Test.createTestingModule({
+        imports: [
+          KarafkaModule.forRoot({ kafka: { 'bootstrap.servers': 'x:1' } }),
+          KarafkaProducerModule.register('audit', options),
+        ],
+      }).compile();
+    await expect(boot({ kafka: { 'bootstrap.servers': 'kafka+ssl://ec2-1:9096' } })).rejects.toThrow(
+      `KarafkaProducerModule "audit" kafka['bootstrap.servers']: unsupported protocol "KAFKA+SSL"`,
+    );
+    await expect(boot({ kafka: {} })).rejects.toThrow(
+      `KarafkaProducerModule "audit".kafka['bootstrap.servers']: is required`,
+    );
+    await expect(boot({ kafka: { 'bootstrap.servers': 'x:1', brokers: 'y' } as never })).rejects.toThrow(
+      `KarafkaProducerModule "audit".kafka['brokers']: is not a supported kafka setting`,
+    );
+    await expect(
+      boot({
+        kafka: {
+          'bootstrap.servers': 'x:1',
+          'sasl.mechanisms': 'OAUTHBEARER',
+          'security.protocol': 'sasl_ssl',
+        },
+      }),
+    ).rejects.toThrow(
+      `KarafkaProducerModule "audit".oauth.tokenProvider: is required with 'sasl.mechanisms': 'OAUTHBEARER'`,
+    );
   });
 });

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { AssignerProtocol, Kafka, type Admin } from 'kafkajs';
 import type {
   AdminClient,
@@ -122,13 +121,12 @@ export class KafkajsAdminClient implements AdminClient {
     partition: number,
     offset: number,
     count: number,
-    groupIdPrefix: string,
+    groupId: string,
   ): Promise<RawMessage[]> {
     const { high } = (await this.watermarks(topic)).find((w) => w.partition === partition) ?? { high: 0 };
     // The last offset to read: past the high watermark there is nothing yet.
     const end = Math.min(high, offset + count) - 1;
     if (end < offset) return [];
-    const groupId = `${groupIdPrefix}-${randomBytes(4).toString('hex')}`;
     const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
     const messages: RawMessage[] = [];
     await consumer.connect();
@@ -148,7 +146,7 @@ export class KafkajsAdminClient implements AdminClient {
           clearTimeout(timer);
           reject(error);
         };
-        // A throwaway group has no commits: place it at `offset` and fetch nothing else.
+        // The admin group never commits: place it at `offset` and fetch nothing else.
         consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
           const others = (payload.memberAssignment[topic] ?? []).filter((p) => p !== partition);
           if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
@@ -184,7 +182,6 @@ export class KafkajsAdminClient implements AdminClient {
       });
     } finally {
       await consumer.disconnect();
-      await this.admin.deleteGroups([groupId]).catch(() => undefined);
     }
     return messages;
   }

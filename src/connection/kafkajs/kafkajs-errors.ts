@@ -47,6 +47,12 @@ const KNOWN_CAUSES: KnownCause[] = [
     fatal: true,
   },
   {
+    // Karafka's example of a silent crash: members of one group that share no assignment protocol.
+    test: (e) => e.type === 'INCONSISTENT_GROUP_PROTOCOL',
+    hint: "Incompatible partition.assignment.strategy: the consumer group's members share no partition assignment strategy (another application, or a client with another partition.assignment.strategy, e.g. cooperative-sticky, is in the same group). Give this app its own groupId, or give every member of the group the same strategy",
+    fatal: true,
+  },
+  {
     test: (e) => e.type === 'INVALID_REPLICATION_FACTOR',
     hint: "Invalid replication factor: it exceeds the brokers available; on AWS MSK make default.replication.factor (and the topic's replicationFactor) match the cluster's number of zones",
     fatal: true,
