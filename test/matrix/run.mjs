@@ -1,9 +1,18 @@
-// node test/matrix/run.mjs [--cells 1,3]: runs the compatibility matrix (test/matrix/cells.mjs)
+// node test/matrix/run.mjs [--cells 1,3] [--keep]: runs the compatibility matrix (test/matrix/cells.mjs)
 // one cell after another and exits 1 when any cell failed. Needs the build (dist/). Starts the
 // harness brokers it needs (the default Kafka and the older line on its own ports), reuses
-// running ones, and stops at the end only those it started.
+// running ones, and stops at the end only those it started. --keep leaves its scratch dir.
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +27,7 @@ const pkg = (await import(join(root, 'package.json'), { with: { type: 'json' } }
 const log = (line) => console.error(`[matrix] ${line}`);
 const CELL_TIMEOUT_MS = 300_000;
 
-const { values } = parseArgs({ options: { cells: { type: 'string' } } });
+const { values } = parseArgs({ options: { cells: { type: 'string' }, keep: { type: 'boolean' } } });
 const picked = values.cells ? values.cells.split(',').map(Number) : CELLS.map((_, index) => index + 1);
 for (const number of picked)
   if (!CELLS[number - 1]) throw new Error(`--cells: no cell ${number}; there are 1 to ${CELLS.length}`);
@@ -98,6 +107,9 @@ function nest11Tree() {
   return dir;
 }
 
+/** The machine's npm, to run under another Node (the registry's Node packages carry no npm). */
+const npmCli = () => realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
+
 let tarball;
 function packedTarball() {
   tarball ??= join(
@@ -169,8 +181,9 @@ async function packedApp(cell, kind, node, brokerInfo) {
   );
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(NEST_NEW_TSCONFIG, null, 2));
   writeFileSync(join(dir, 'tsconfig.build.json'), JSON.stringify(NEST_NEW_TSCONFIG_BUILD, null, 2));
+  // npm under the cell's Node, engine-strict: the install fails if `engines` refuses that Node.
   const steps = [
-    ['npm', ['install', '--no-audit', '--no-fund', '--prefer-offline']],
+    [node, [npmCli(), 'install', '--no-audit', '--no-fund', '--prefer-offline', '--engine-strict']],
     [node, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']],
   ];
   for (const [command, args] of steps) {
@@ -248,7 +261,8 @@ try {
 } finally {
   for (const info of Object.values(brokers))
     if (info.startedByUs) await onLine(info.env, () => stopBroker({ log }));
-  rmSync(work, { recursive: true, force: true });
+  if (values.keep) log(`scratch dir kept: ${work}`);
+  else rmSync(work, { recursive: true, force: true });
 }
 
 console.log('\nCompatibility matrix:');
