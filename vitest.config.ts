@@ -21,6 +21,13 @@ const alias = {
 export default defineConfig({
   resolve: { alias },
   test: {
+    tags: [
+      {
+        name: 'smoke',
+        description:
+          'the compact real-broker smoke the CI matrix runs on each Node, NestJS and Kafka cell (test/matrix/)',
+      },
+    ],
     projects: [
       {
         plugins: [swcPlugin()],

@@ -1,7 +1,9 @@
 // npm run bench [-- --quick] [--messages N] [--partitions P] [--size BYTES] [--runs R]
 //                  [--skip karafka,kafkajs,microservices,java,heap-capped,io,latency,lifecycle,partitions]
-//                  [--only <the same names>] [--compare-ref <git ref>] [--cpu-prof] [--keep-topics]
+//                  [--only <the same names>] [--compare-ref <git ref>] [--cpu-prof] [--keep-topics] [--node PATH]
 //                  [--memory-mb MB] [--memory-partitions P] [--memory-seconds S] [--memory-runs R]
+// --node runs the measured children under another Node binary (for example one the CI matrix
+// cached: ~/.cache/nestjs-karafka/node-24.22.3/bin/node); the results record which Node ran them.
 // Seeds a topic once, then measures every system from the same data with a fresh group, each in
 // its own process, in rounds (the order rotates, so drift on a shared machine hits all alike).
 // Prints messages/s and the ratios against the baselines of this run; writes bench/results/.
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     'memory-runs': { type: 'string' },
     'cpu-prof': { type: 'boolean' },
     'keep-topics': { type: 'boolean' },
+    node: { type: 'string' },
   },
 });
 function positive(option, fallback) {
@@ -73,6 +76,17 @@ const skip = new Set(measurements('skip'));
 const only = measurements('only');
 if (only.length > 0) for (const what of MEASUREMENTS) if (!only.includes(what)) skip.add(what);
 
+/** The Node binary the children run under, and its version (asked from it, not assumed). */
+function nodeUnderTest(path) {
+  if (path === undefined) return { path: process.execPath, version: process.version };
+  try {
+    return { path, version: execFileSync(path, ['--version'], { encoding: 'utf8' }).trim() };
+  } catch (error) {
+    throw new Error(`--node ${path}: not a Node binary that runs (${error.message})`, { cause: error });
+  }
+}
+const NODE = nodeUnderTest(values.node);
+
 const runId = Date.now().toString(36);
 const name = (what) => `bench-${runId}-${what}`;
 const log = (line) => console.error(`[bench] ${line}`);
@@ -93,7 +107,7 @@ function machine() {
     cpu: cpus()[0]?.model,
     cores: cpus().length,
     memoryGb: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
+    node: NODE.version,
     kafka: kafkaVersion(),
   };
 }
@@ -210,7 +224,7 @@ async function seededTopic(what, partitions, count, size = SIZE) {
 /** Runs bench/child.mjs; resolves with its result line. `onReady` hears its {"ready":true} line. */
 function child(env, { execArgv = [], onReady, timeoutMs = 900_000 } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...execArgv, join(here, 'child.mjs')], {
+    const proc = spawn(NODE.path, [...execArgv, join(here, 'child.mjs')], {
       env: { ...process.env, KAFKA_BROKERS: broker.brokers, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -116,35 +116,39 @@ const title = (run: Run) =>
 const quietWindow = () => new Promise((resolve) => setTimeout(resolve, 2_000));
 
 describe('karafka server: real processes, real signals, real broker', () => {
-  it('consumes; SIGTERM during a slow batch exits 0 after it; a restart reprocesses nothing committed', async () => {
-    const topic = uniqueName('cli');
-    const groupId = uniqueName('group');
-    await createTopic(topic, 1);
-    await produceNumbered(topic, 5, 1);
-    const env = { TOPICS: topic, GROUP_ID: groupId, SLOW_MS: '2000' };
-    const port = await freePort();
-    const first = server(env, '--liveness-port', String(port));
-    await waitForOutput(first, `batch-start ${topic}/0 0-4`, 'the slow batch');
-    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(204);
-    first.child.kill('SIGTERM');
-    const { code } = await first.exit;
-    expect(code).toBe(0);
-    const output = first.output();
-    expect(output.indexOf(`batch-end ${topic}/0 0-4`)).toBeGreaterThan(output.indexOf('SIGTERM: stopping'));
-    expect(output).toContain(`shutdown ${topic}/0`);
-    // The process owns the signals: no embedding warning; run by node, no npm warning.
-    expect(output).not.toContain('no shutdown hooks');
-    expect(output).not.toContain('running under npm');
-    expect((await committedOffsets(groupId, topic)).get(0)).toBe(5);
+  it(
+    'consumes; SIGTERM during a slow batch exits 0 after it; a restart reprocesses nothing committed',
+    { tags: ['smoke'] },
+    async () => {
+      const topic = uniqueName('cli');
+      const groupId = uniqueName('group');
+      await createTopic(topic, 1);
+      await produceNumbered(topic, 5, 1);
+      const env = { TOPICS: topic, GROUP_ID: groupId, SLOW_MS: '2000' };
+      const port = await freePort();
+      const first = server(env, '--liveness-port', String(port));
+      await waitForOutput(first, `batch-start ${topic}/0 0-4`, 'the slow batch');
+      expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(204);
+      first.child.kill('SIGTERM');
+      const { code } = await first.exit;
+      expect(code).toBe(0);
+      const output = first.output();
+      expect(output.indexOf(`batch-end ${topic}/0 0-4`)).toBeGreaterThan(output.indexOf('SIGTERM: stopping'));
+      expect(output).toContain(`shutdown ${topic}/0`);
+      // The process owns the signals: no embedding warning; run by node, no npm warning.
+      expect(output).not.toContain('no shutdown hooks');
+      expect(output).not.toContain('running under npm');
+      expect((await committedOffsets(groupId, topic)).get(0)).toBe(5);
 
-    const again = server({ ...env, SLOW_MS: '0' }, '--liveness-port', String(await freePort()));
-    await produceNumbered(topic, 1, 1, 5);
-    await waitForOutput(again, 'batch-end', 'the new message');
-    expect(again.output()).toContain(`batch-start ${topic}/0 5-5`);
-    expect(again.output()).not.toContain(`${topic}/0 0-4`);
-    again.child.kill('SIGTERM');
-    expect((await again.exit).code).toBe(0);
-  });
+      const again = server({ ...env, SLOW_MS: '0' }, '--liveness-port', String(await freePort()));
+      await produceNumbered(topic, 1, 1, 5);
+      await waitForOutput(again, 'batch-end', 'the new message');
+      expect(again.output()).toContain(`batch-start ${topic}/0 5-5`);
+      expect(again.output()).not.toContain(`${topic}/0 0-4`);
+      again.child.kill('SIGTERM');
+      expect((await again.exit).code).toBe(0);
+    },
+  );
 
   it('SIGTERM while the consumer still connects exits 0 (nothing to pause yet)', async () => {
     const topic = uniqueName('cli-early');

@@ -113,20 +113,24 @@ function assertOrderedPerPartition(recorder: Recorder): void {
 }
 
 describe('engine against a real broker', () => {
-  it('consumes 10,000 messages on each of two 6-partition topics, in offset order per partition, with DI', async () => {
-    const [orders, payments] = [uniqueName('orders'), uniqueName('payments')];
-    await Promise.all([createTopic(orders, 6), createTopic(payments, 6)]);
-    await Promise.all([produceNumbered(orders, 10_000, 6), produceNumbered(payments, 10_000, 6)]);
-    const { recorder } = await startApp([consumerFor(orders), consumerFor(payments)], {
-      groupId: uniqueName('group'),
-    });
-    await waitFor(() => recorder.count() >= 20_000, 90_000, '20,000 messages');
-    for (const topic of [orders, payments]) {
-      const seen = new Set(recorder.processed.filter((p) => p.topic === topic).map((p) => p.n));
-      expect(seen.size).toBe(10_000);
-    }
-    assertOrderedPerPartition(recorder);
-  });
+  it(
+    'consumes 10,000 messages on each of two 6-partition topics, in offset order per partition, with DI',
+    { tags: ['smoke'] },
+    async () => {
+      const [orders, payments] = [uniqueName('orders'), uniqueName('payments')];
+      await Promise.all([createTopic(orders, 6), createTopic(payments, 6)]);
+      await Promise.all([produceNumbered(orders, 10_000, 6), produceNumbered(payments, 10_000, 6)]);
+      const { recorder } = await startApp([consumerFor(orders), consumerFor(payments)], {
+        groupId: uniqueName('group'),
+      });
+      await waitFor(() => recorder.count() >= 20_000, 90_000, '20,000 messages');
+      for (const topic of [orders, payments]) {
+        const seen = new Set(recorder.processed.filter((p) => p.topic === topic).map((p) => p.n));
+        expect(seen.size).toBe(10_000);
+      }
+      assertOrderedPerPartition(recorder);
+    },
+  );
 
   it('never runs more than `concurrency` batches at once, nor two of one partition', async () => {
     const topic = uniqueName('concurrency');

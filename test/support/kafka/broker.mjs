@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const POM = join(here, 'pom.xml');
-const LOG4J_CONFIG = join(here, 'log4j2.yaml');
+const LOG4J_CONFIG = join(here, 'log4j2.properties');
 const HOST = '127.0.0.1';
 const ADVERTISED = 'localhost';
 const STORE_PASSWORD = 'karafka-test-store';
@@ -47,8 +47,8 @@ export const SCRAM_USERS = {
   'SCRAM-SHA-512': { username: 'karafka512', password: 'karafka-512-secret' },
 };
 
-/** The Kafka version the harness runs: `<kafka.version>` in pom.xml, its only home. */
-export function kafkaVersion() {
+/** The default Kafka version: `<kafka.version>` in pom.xml, its only home. */
+export function defaultKafkaVersion() {
   const match = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(readFileSync(POM, 'utf8'));
   if (!match) throw new Error(`no <kafka.version> in ${POM}`);
   return match[1].trim();
@@ -65,6 +65,17 @@ export function kafkaLibs() {
       `the harness's Kafka jars are not in ${libs} yet: run \`npm run kafka:start\` once to fetch them`,
     );
   return libs;
+}
+
+/**
+ * The Kafka version the harness runs: KAFKA_VERSION (the CI matrix runs an older line beside the
+ * default, on other ports) or the default from pom.xml.
+ */
+export function kafkaVersion() {
+  const version = process.env.KAFKA_VERSION || defaultKafkaVersion();
+  if (!/^\d+\.\d+\.\d+$/.test(version))
+    throw new Error(`KAFKA_VERSION must be a Kafka release such as 3.9.1, got "${version}"`);
+  return version;
 }
 
 function ports() {
@@ -90,12 +101,16 @@ function ports() {
   return result;
 }
 
+/** The project's cache outside the clone (jars, Node binaries, the NestJS 11 install). */
+export function cacheDir() {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'nestjs-karafka');
+}
+
 function paths() {
   const { plaintext } = ports();
   // One data dir per PLAINTEXT port: brokers on other ports (KAFKA_PORT=...) are separate.
   const dataDir = join(tmpdir(), `nestjs-karafka-kafka-${plaintext}`);
-  const cacheRoot = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  const versionDir = join(cacheRoot, 'nestjs-karafka', `kafka-${kafkaVersion()}`);
+  const versionDir = join(cacheDir(), `kafka-${kafkaVersion()}`);
   return {
     dataDir,
     cacheDir: dirname(versionDir),
@@ -300,6 +315,7 @@ function fetchJars(p, log) {
         POM,
         'dependency:copy-dependencies',
         `-DoutputDirectory=${staging}`,
+        `-Dkafka.version=${kafkaVersion()}`,
         '-DincludeScope=runtime',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
