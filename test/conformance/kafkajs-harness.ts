@@ -1,24 +1,22 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AssignerProtocol, type Admin, type Consumer, type PartitionAssigner, type Producer } from 'kafkajs';
 import { KafkajsClientFactory } from '../../src/connection/kafkajs/kafkajs-client-factory.js';
 import { subscriptionAwareRoundRobin } from '../../src/connection/kafkajs/subscription-aware-assigner.js';
-import { brokers, connectionInfo, uniqueName } from '../support/kafka/connection.mjs';
+import { brokers, kafkaLibs, uniqueName } from '../support/kafka/connection.mjs';
 import { createTopic, testKafka } from '../support/kafka-topics.js';
 import type { ConformanceHarness, Undo } from './harness.js';
 
 const run = promisify(execFile);
 const JAVA_PRODUCER = new URL('../support/java/CompressedProducer.java', import.meta.url).pathname;
 
-/** The broker harness's jar cache, where the Java client and its codecs are. */
-function kafkaLibs(): string | undefined {
-  const version = connectionInfo()?.version;
-  const cacheRoot = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  const libs = version && join(cacheRoot, 'nestjs-karafka', `kafka-${version}`, 'libs');
-  return libs && existsSync(libs) ? libs : undefined;
+/** The broker harness's jars (the Java client and its codecs), when it fetched them: else the compressed cases skip. */
+function javaLibs(): string | undefined {
+  try {
+    return kafkaLibs();
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -86,7 +84,7 @@ async function outsideMember(
 export function kafkajsHarness(): ConformanceHarness {
   let admin: Admin;
   let producer: Producer;
-  const libs = kafkaLibs();
+  const libs = javaLibs();
   return {
     eager: true,
     maxWaitTime: 500,
