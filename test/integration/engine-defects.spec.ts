@@ -23,6 +23,7 @@ import { CaptureLogger } from '../support/capture-logger.js';
 import { brokers, uniqueName } from '../support/kafka/connection.mjs';
 import { committedOffsets, createTopic, produceNumbered, withAdmin } from '../support/kafka-topics.js';
 import { waitFor } from '../support/wait-for.js';
+import { kafkajsHarness } from '../conformance/kafkajs-harness.js';
 
 const execFileAsync = promisify(execFile);
 const HARNESS_CLI = fileURLToPath(new URL('../support/kafka/cli.mjs', import.meta.url));
@@ -331,6 +332,54 @@ describe('engine defects (real broker)', () => {
       expect(group.members.map((member) => member.clientId)).toEqual([]);
     } finally {
       await admin.disconnect();
+    }
+  });
+
+  it('stops cleanly after one subscription group crashed for good: the other commits and leaves the group (F3)', async () => {
+    const healthy = uniqueName('crash-healthy');
+    const doomed = uniqueName('crash-doomed');
+    const [healthyGroup, doomedGroup] = [uniqueName('group'), uniqueName('group')];
+    await createTopic(healthy, 2);
+    await createTopic(doomed, 1);
+    await produceNumbered(healthy, 20, 2);
+    // A member speaking another assignment protocol holds the doomed group: the app's join fails
+    // with INCONSISTENT_GROUP_PROTOCOL, which kafkajs never retries (its consumer is gone for good).
+    const conflicting = await kafkajsHarness().conflictingMember!(doomedGroup);
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => void uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const consumed: string[] = [];
+      const behaviour = Object.assign(new Behaviour(), {
+        handle: ((consumer, messages) => {
+          for (const message of messages) {
+            consumed.push(`${consumer.partition}:${message.offset}`);
+            consumer.markAsConsumed(message);
+          }
+        }) as Handler,
+      });
+      const { app, events } = await startApp(
+        [routeTo(healthy, { groupId: healthyGroup }), routeTo(doomed, { groupId: doomedGroup })],
+        {},
+        behaviour,
+      );
+      await waitFor(
+        () => events.some((e) => e.name === 'error.occurred' && e.payload.fatal === true),
+        30_000,
+        'the doomed group to crash for good',
+      );
+      await waitFor(() => consumed.length === 20, 30_000, 'the healthy group to consume');
+      apps.splice(apps.indexOf(app), 1);
+      const started = Date.now();
+      await expect(app.close()).resolves.toBeUndefined();
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect([...(await committedOffsets(healthyGroup, healthy)).values()]).toEqual([10, 10]);
+      const [group] = await withAdmin(async (admin) => (await admin.describeGroups([healthyGroup])).groups);
+      expect(group.members).toEqual([]);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await conflicting.undo();
     }
   });
 
