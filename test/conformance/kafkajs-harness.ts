@@ -90,10 +90,6 @@ export function kafkajsHarness(): ConformanceHarness {
     maxWaitTime: 500,
     timeoutMs: 30_000,
     settleMs: 3_000,
-    knownGaps: {
-      'a commit while the group rebalances rejects with OwnershipUncertainError, and succeeds after the next assignment':
-        'with an outside member blocked in a batch, the driver-side rebalance never completes in the time the case allows; to investigate',
-    },
     async beforeAll() {
       admin = testKafka().admin();
       producer = testKafka().producer();

@@ -132,6 +132,23 @@ describe('engine against a real broker', () => {
     },
   );
 
+  it('two subscription groups of one consumer group (one member each, other topics) both consume', async () => {
+    // Whichever member leads the group assigns the other's topic too, which it does not subscribe to.
+    const [left, right] = [uniqueName('left'), uniqueName('right')];
+    await Promise.all([createTopic(left, 2), createTopic(right, 3)]);
+    await Promise.all([produceNumbered(left, 100, 2), produceNumbered(right, 100, 3)]);
+    const { recorder, runner } = await startApp(
+      [
+        consumerFor(left, { subscriptionGroup: 'left', initialOffset: 'earliest' }),
+        consumerFor(right, { subscriptionGroup: 'right', initialOffset: 'earliest' }),
+      ],
+      { groupId: uniqueName('group') },
+    );
+    await waitFor(() => runner.status().listeners.every((l) => l.assigned.length > 0), 30_000, 'assignments');
+    await waitFor(() => recorder.count() >= 200, 30_000, 'both topics');
+    expect([recorder.count(left), recorder.count(right)]).toEqual([100, 100]);
+  });
+
   it('never runs more than `concurrency` batches at once, nor two of one partition', async () => {
     const topic = uniqueName('concurrency');
     await createTopic(topic, 6);

@@ -9,7 +9,7 @@ import { AssignerProtocol, type PartitionAssigner } from 'kafkajs';
 export const subscriptionAwareRoundRobin: PartitionAssigner = ({ cluster }) => ({
   name: 'roundrobin',
   version: 0,
-  async assign({ members, topics }) {
+  async assign({ members }) {
     const subscribers = new Map<string, string[]>();
     for (const member of members) {
       const metadata = AssignerProtocol.MemberMetadata.decode(member.memberMetadata);
@@ -17,12 +17,14 @@ export const subscriptionAwareRoundRobin: PartitionAssigner = ({ cluster }) => (
         subscribers.set(topic, [...(subscribers.get(topic) ?? []), member.memberId]);
       }
     }
+    // kafkajs hands the leader its own subscription only: the topics come from every member.
+    const topics = [...subscribers.keys()].sort();
+    await knowPartitionsOf(cluster, topics);
     const assignment: Record<string, Record<string, number[]>> = {};
     for (const member of members) assignment[member.memberId] = {};
     let turn = 0;
-    for (const topic of [...topics].sort()) {
-      const candidates = (subscribers.get(topic) ?? []).sort();
-      if (candidates.length === 0) continue;
+    for (const topic of topics) {
+      const candidates = subscribers.get(topic)!.sort();
       const partitions = cluster.findTopicPartitionMetadata(topic).map((metadata) => metadata.partitionId);
       for (const partition of partitions.sort((a, b) => a - b)) {
         const memberId = candidates[turn++ % candidates.length];
@@ -45,3 +47,17 @@ export const subscriptionAwareRoundRobin: PartitionAssigner = ({ cluster }) => (
     };
   },
 });
+
+type Cluster = Parameters<PartitionAssigner>[0]['cluster'];
+
+/**
+ * Brings the other members' topics into the leader's metadata (its own are there already). A topic
+ * deleted since a member subscribed is left out: it gets no partitions, the others still do.
+ */
+async function knowPartitionsOf(cluster: Cluster, topics: string[]): Promise<void> {
+  try {
+    await cluster.addMultipleTargetTopics(topics);
+  } catch {
+    for (const topic of topics) await cluster.addTargetTopic(topic).catch(() => undefined);
+  }
+}
