@@ -405,10 +405,11 @@ describe('engine defects (real broker)', () => {
           throw new Error('keeps failing');
         }) as Handler,
       });
+      const groupId = uniqueName('group');
       const { app, events } = await startApp(
         [routeTo(topic, { pause: { timeout: 100, maxTimeout: 100 } })],
         {
-          groupId: uniqueName('group'),
+          groupId,
           kafka: { 'bootstrap.servers': broker, 'retry.backoff.ms': 100, 'reconnect.backoff.max.ms': 500 },
         },
         failing,
@@ -419,6 +420,7 @@ describe('engine defects (real broker)', () => {
         'retries',
       );
       await stopSlowJoinBroker!();
+      stopSlowJoinBroker = undefined;
       await waitFor(
         () => events.some((e) => e.name === 'error.occurred' && e.payload.type === 'connection.client.error'),
         60_000,
@@ -428,7 +430,21 @@ describe('engine defects (real broker)', () => {
       const started = Date.now();
       await expect(app.close()).resolves.toBeUndefined();
       expect(Date.now() - started).toBeLessThan(15_000);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The broker comes back (empty): a client the stop left behind would rejoin the group.
+      const back = new Kafka({
+        clientId: 'test-check',
+        brokers: [await slowJoinBroker()],
+        logLevel: logLevel.NOTHING,
+      });
+      const check = back.admin();
+      await check.connect();
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 8_000));
+        const [group] = (await check.describeGroups([groupId])).groups;
+        expect(group.members.map((member) => member.clientId)).toEqual([]);
+      } finally {
+        await check.disconnect();
+      }
       expect(uncaught).toEqual([]);
     } finally {
       process.off('uncaughtException', onUncaught);
