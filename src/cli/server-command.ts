@@ -91,7 +91,8 @@ export async function runServer(appModule: Type, args: CliArgs, node?: SwarmNode
     jobs = app.get(JobRegistry);
     const monitor = app.get(KarafkaMonitor);
     const name = `karafka ${options.clientId}${node ? ` node ${node.index}` : ''}`;
-    for (const state of STATES) monitor.subscribe(`app.${state}`, () => (process.title = `${name} (${state})`));
+    for (const state of STATES)
+      monitor.subscribe(`app.${state}`, () => (process.title = `${name} (${state})`));
     process.title = `${name} (initialized)`;
     const routes = app.get(RouteTable);
     applyRouteFilters(routes, args.filters, options);

@@ -63,7 +63,9 @@ export async function runSwarm(appModule: Type, args: CliArgs): Promise<void> {
         }
       : undefined,
     fork: (index) =>
-      fork(process.argv[1], process.argv.slice(2), { env: { ...process.env, [NODE_INDEX_ENV]: String(index) } }),
+      fork(process.argv[1], process.argv.slice(2), {
+        env: { ...process.env, [NODE_INDEX_ENV]: String(index) },
+      }),
   });
 
   const stop = (signal: NodeJS.Signals) => {

@@ -25,9 +25,7 @@ export interface SupervisionLimits {
 }
 
 export type NodeAction =
-  | { kind: 'terminate'; reason: string }
-  | { kind: 'kill'; reason: string }
-  | { kind: 'restart' };
+  { kind: 'terminate'; reason: string } | { kind: 'kill'; reason: string } | { kind: 'restart' };
 
 /**
  * Karafka's Manager#control for one node, as a decision: a stopping node past its deadline is
@@ -53,7 +51,10 @@ export function nextAction(
   if (!supervising) return undefined;
   const { report } = slot;
   if (report && !report.healthy) {
-    return { kind: 'terminate', reason: `reported unhealthy: ${report.reasons.join('; ') || 'no reason given'}` };
+    return {
+      kind: 'terminate',
+      reason: `reported unhealthy: ${report.reasons.join('; ') || 'no reason given'}`,
+    };
   }
   if (report && limits.nodeMemoryLimit !== undefined && report.rssMb > limits.nodeMemoryLimit) {
     return {

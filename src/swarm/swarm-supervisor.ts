@@ -29,7 +29,13 @@ export interface SwarmLivenessReport extends LivenessCheck {
   state: SupervisorState;
   controllingTtl: number;
   lastControlAgeMs: number;
-  nodes: { index: number; pid?: number; state: 'running' | 'stopping' | 'dead'; lastReportAgeMs: number; rssMb?: number }[];
+  nodes: {
+    index: number;
+    pid?: number;
+    state: 'running' | 'stopping' | 'dead';
+    lastReportAgeMs: number;
+    rssMb?: number;
+  }[];
 }
 
 /**
@@ -123,7 +129,9 @@ export class SwarmSupervisor {
       healthy,
       reasons: healthy
         ? []
-        : [`controllingTtl exceeded: the swarm supervisor's control loop last ran ${age} ms ago (controllingTtl ${controllingTtl} ms)`],
+        : [
+            `controllingTtl exceeded: the swarm supervisor's control loop last ran ${age} ms ago (controllingTtl ${controllingTtl} ms)`,
+          ],
       state: this.stateValue,
       controllingTtl,
       lastControlAgeMs: age,
