@@ -17,7 +17,7 @@ export interface LivenessServerOptions {
 /**
  * Karafka's standalone liveness listener: any path answers 204 when healthy, 500 with what
  * `check` returned (`reasons`, then the details) as JSON when not. For processes with no Nest HTTP server (the CLI
- * server). A taken port is logged and the process goes on (another process in the
+ * server, the swarm supervisor). A taken port is logged and the process goes on (another process in the
  * same pod may own it, as Karafka's docs warn).
  *
  * @example
