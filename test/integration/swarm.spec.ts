@@ -192,7 +192,7 @@ describe('karafka swarm: a supervisor and 3 real node processes on the real brok
     );
   });
 
-  it('a node whose consumer hangs past consumingTtl, and a node over swarm.nodeMemoryLimit, are stopped and replaced', async () => {
+  it('a node whose consumer hangs past consumingTtl, one over swarm.nodeMemoryLimit and one gone silent are stopped (killed when deaf to SIGTERM) and replaced; a stop cut short exits 2', async () => {
     const topic = uniqueName('swarm-sick');
     const groupId = uniqueName('group');
     await createTopic(topic, PARTITIONS);
@@ -237,7 +237,26 @@ describe('karafka swarm: a supervisor and 3 real node processes on the real brok
       /node (\d) \(pid (\d+)\) uses \d+ MB, over swarm\.nodeMemoryLimit \(250 MB\): SIGTERM/,
       'the node over its memory limit',
     );
+
+    // A blocked event loop sends no report and handles no SIGTERM: silent, then killed.
+    await produceOne(topic, 2, { blockMs: 60_000 });
+    await replaced(
+      /node (\d) \(pid (\d+)\) silent for \d+ ms, past swarm\.nodeReportTimeout \(8000 ms\): SIGTERM/,
+      'the silent node',
+    );
+    expect(run.output()).toMatch(/SIGKILL: still alive \d+ ms after SIGTERM \(silent for/);
     await waitForMembers(groupId, 3);
+
+    // A swarm stop cut short (a batch outlives shutdownTimeout in its node) exits 2.
+    await produceOne(topic, 3, { sleepMs: 30_000 });
+    await waitForOutput(run, `batch-start ${topic}/3 0-0`, 'the long batch', BOOT_MS);
+    run.child.kill('SIGTERM');
+    expect((await run.exit).code, run.output()).toBe(2);
+    expect(run.output()).toMatch(
+      new RegExp(
+        `shutdownTimeout \\(3000 ms\\) passed with work still running: FixtureConsumer0 consume ${topic}/3`,
+      ),
+    );
   });
 
   it('liveness answers 204, and 500 with the reason once the control loop is held past controllingTtl; kill -9 of the supervisor ends every node within seconds', async () => {
