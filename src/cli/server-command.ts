@@ -1,5 +1,6 @@
 import { Logger, type Type } from '@nestjs/common';
 import { setProcessOverrides, type ProcessOverrides } from '../config/process-overrides.js';
+import { summarizeLiveness } from '../health/liveness-summary.js';
 import { LivenessTracker } from '../health/liveness-tracker.js';
 import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { JobRegistry } from '../processing/job-registry.js';
@@ -61,11 +62,11 @@ export function serverOverrides(args: CliArgs, http: boolean, node?: SwarmNodeRo
  * npm (npx, npm start, npm run) does not pass SIGTERM on to its child: the consumers would be
  * killed without a graceful stop. npm sets npm_command in its children's environment.
  */
-export function warnUnderNpm(logger: Logger): void {
+export function warnUnderNpm(logger: Logger, cliCommand: 'server' | 'swarm' = 'server'): void {
   const command = process.env.npm_command;
   if (command === undefined) return;
   logger.warn(
-    `running under npm (npm ${command}): npm does not pass SIGTERM on, so a stop from Kubernetes, systemd or Docker would kill the consumers without a graceful stop. Run the bin with node itself: node node_modules/.bin/karafka server ...`,
+    `running under npm (npm ${command}): npm does not pass SIGTERM on, so a stop from Kubernetes, systemd or Docker would kill the consumers without a graceful stop. Run the bin with node itself: node node_modules/.bin/karafka ${cliCommand} ...`,
   );
 }
 
@@ -153,7 +154,8 @@ export async function runServer(appModule: Type, args: CliArgs, node?: SwarmNode
     linkToSupervisor({
       supervisorPid: node.supervisorPid,
       intervalMs: nodeReportMs,
-      liveness: () => tracker.liveness(),
+      // Bounded (five reasons at most), whatever the partition count.
+      liveness: () => summarizeLiveness(tracker.liveness()),
       onOrphaned: (why) => {
         logger.error(
           `the swarm supervisor (pid ${node.supervisorPid}) is gone (${why}): stopping, exit ${ORPHAN_EXIT_CODE} within ${ORPHAN_STOP_MS} ms`,

@@ -37,7 +37,7 @@ export function swarmNodeRole(): SwarmNodeRole | undefined {
  */
 export async function runSwarm(appModule: Type, args: CliArgs): Promise<void> {
   const logger = new Logger('karafka swarm');
-  warnUnderNpm(logger);
+  warnUnderNpm(logger, 'swarm');
   setProcessOverrides({ ownsSignals: true, forced: { autoStart: false } });
   const app = await bootApp(appModule, false);
   let options;
