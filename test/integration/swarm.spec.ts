@@ -259,7 +259,7 @@ describe('karafka swarm: a supervisor and 3 real node processes on the real brok
     );
   });
 
-  it('liveness answers 204, and 500 with the reason once the control loop is held past controllingTtl; kill -9 of the supervisor ends every node within seconds', async () => {
+  it('liveness answers 204, and 500 with the reason once the control loop is held past controllingTtl; TSTP quiets every node; kill -9 of the supervisor ends every node within seconds', async () => {
     const topic = uniqueName('swarm-live');
     await createTopic(topic, PARTITIONS);
     const port = await freePort();
@@ -297,6 +297,18 @@ describe('karafka swarm: a supervisor and 3 real node processes on the real brok
     expect(body.nodes.map((node) => node.state)).toEqual(['running', 'running', 'running']);
     run.child.kill('SIGUSR2');
     await waitFor(async () => (await status(port)) === 204, 5_000, '204 again');
+
+    // TSTP quiets every node; the supervisor, quiet too, still answers 204.
+    run.child.kill('SIGTSTP');
+    for (const [index, pid] of currentNodes(run)) {
+      await waitFor(
+        () => titleOf(pid) === `karafka cli-fixture node ${index} (quiet)`,
+        10_000,
+        `node ${index} quiet`,
+      );
+    }
+    expect(titleOf(run.child.pid!)).toBe('karafka cli-fixture swarm (quiet)');
+    expect(await status(port)).toBe(204);
 
     const nodes = [...currentNodes(run).values()];
     const supervisor = run.child.pid!;
