@@ -15,6 +15,7 @@ export type {
   OAuthTokenFailure,
   PauseOptions,
   ResolvedKarafkaOptions,
+  SwarmOptions,
 } from './config/karafka-options.js';
 export { KarafkaConfigError } from './config/karafka-config.error.js';
 export { herokuKafkaConfig, type HerokuKafkaConfig } from './config/heroku.js';

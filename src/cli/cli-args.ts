@@ -31,7 +31,7 @@ export interface RouteFilters {
   excludeSubscriptionGroups: string[];
 }
 
-export type CliCommand = 'server' | 'info' | 'topics' | 'help' | 'version';
+export type CliCommand = 'server' | 'swarm' | 'info' | 'topics' | 'help' | 'version';
 
 export interface CliArgs {
   command: CliCommand;
@@ -44,6 +44,8 @@ export interface CliArgs {
   liveness: boolean;
   /** False with --no-http: the server boots an application context even for a module with controllers. */
   http: boolean;
+  /** For `swarm`: --nodes, the node processes to fork (default: `swarm.nodes` of the module). */
+  nodes?: number;
   filters: RouteFilters;
 }
 
@@ -63,20 +65,23 @@ const OPTIONS = {
   'liveness-host': { type: 'string' },
   'no-liveness': { type: 'boolean' },
   'no-http': { type: 'boolean' },
+  nodes: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   ...Object.fromEntries(Object.values(FILTERS).map((flag) => [flag, { type: 'string', multiple: true }])),
 } as const satisfies ParseArgsConfig['options'];
 
-/** Flags that only mean something to `karafka server`. */
+/** Flags that only mean something to the commands that consume: `karafka server` and `karafka swarm`. */
 const SERVER_ONLY = ['liveness-port', 'liveness-host', 'no-liveness', 'no-http', ...Object.values(FILTERS)];
 
-const COMMANDS: readonly CliCommand[] = ['server', 'info', 'topics', 'help', 'version'];
+const COMMANDS: readonly CliCommand[] = ['server', 'swarm', 'info', 'topics', 'help', 'version'];
 
 export const USAGE = `Usage: karafka <command> [options]
 
 Commands:
   server   run the consumers of a Nest module until signalled
+  swarm    a supervisor forking --nodes processes that each run the server, replacing dead or
+           unhealthy ones (server options apply; liveness is the supervisor's, controllingTtl)
   info     print the routes: consumer groups, subscription groups, topics, consumers
   topics create|delete|plan
            the topics declared with @Consumer(topic, { config: { partitions } }) (and their DLQs)
@@ -99,10 +104,15 @@ Server options:
   (comma lists or repeated flags; dash or underscore spelling; names as written in the code or
    as on the cluster; inclusion beats exclusion)
 
+Swarm options (and the server options; nodes never serve HTTP nor open the liveness port):
+  --nodes <n>           node processes (default: swarm.nodes of the module, else the CPU count)
+
   --version, --help
 
 Signals (server): TERM/INT/QUIT stop gracefully (a second INT forces), TSTP quiets, TTIN dumps running jobs.
-Exit codes: 0 stopped in time, 1 failed, 2 forced stop (second INT or shutdownTimeout passed), 64 usage error.`;
+Signals (swarm): the same, passed on to every node; nodes alive shutdownTimeout + 5 s later are killed.
+Exit codes: 0 stopped in time, 1 failed, 2 forced stop (second INT, shutdownTimeout passed, a node
+killed), 3 a swarm node whose supervisor died, 64 usage error.`;
 
 /** Node's parseArgs message, turned into one naming the flag and the fix. */
 function usageErrorFrom(error: NodeJS.ErrnoException): CliUsageError {
@@ -133,7 +143,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
   if (!COMMANDS.includes(command as CliCommand)) {
     const suggestion = closestName(command, COMMANDS);
     throw new CliUsageError(
-      `unknown command "${command}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}. Use one of: server, info, topics, help`,
+      `unknown command "${command}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}. Use one of: server, swarm, info, topics, help`,
     );
   }
   const action = command === 'topics' ? positionals[1] : undefined;
@@ -144,12 +154,22 @@ export function parseCliArgs(argv: string[]): CliArgs {
   }
   const extra = positionals[command === 'topics' ? 2 : 1];
   if (extra !== undefined) throw new CliUsageError(`unexpected argument "${extra}". Flags start with --`);
-  if (command !== 'server') {
+  if (command !== 'server' && command !== 'swarm') {
     const misplaced = SERVER_ONLY.find((flag) => values[flag as keyof typeof values] !== undefined);
     if (misplaced) {
       throw new CliUsageError(
-        `--${misplaced} applies to "karafka server" only; drop it from "karafka ${command}"`,
+        `--${misplaced} applies to "karafka server" and "karafka swarm" only; drop it from "karafka ${command}"`,
       );
+    }
+  }
+  if (command !== 'swarm' && values.nodes !== undefined) {
+    throw new CliUsageError(`--nodes applies to "karafka swarm" only; drop it from "karafka ${command}"`);
+  }
+  let nodes: number | undefined;
+  if (values.nodes !== undefined) {
+    nodes = Number(values.nodes);
+    if (!/^\d+$/.test(values.nodes) || nodes < 1) {
+      throw new CliUsageError(`--nodes must be a whole number of 1 or more, got "${values.nodes}"`);
     }
   }
   if (values['no-liveness'] && (values['liveness-port'] ?? values['liveness-host']) !== undefined) {
@@ -183,6 +203,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     livenessHost: values['liveness-host'],
     liveness: !values['no-liveness'],
     http: !values['no-http'],
+    nodes,
     filters,
   };
 }

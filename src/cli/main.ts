@@ -5,6 +5,7 @@ import { CliError, parseCliArgs, USAGE } from './cli-args.js';
 import { runInfo } from './info-command.js';
 import { loadAppModule } from './load-module.js';
 import { runServer } from './server-command.js';
+import { runSwarm, swarmNodeRole } from './swarm-command.js';
 import { runTopics } from './topics-command.js';
 
 async function main(): Promise<void> {
@@ -16,9 +17,12 @@ async function main(): Promise<void> {
     };
     return void console.log(pkg.version);
   }
+  // Before the app's code loads: the node's marker leaves the environment the app sees.
+  const node = args.command === 'swarm' ? swarmNodeRole() : undefined;
   const appModule = await loadAppModule(args.module, args.exportName);
   if (args.command === 'info') return runInfo(appModule);
   if (args.command === 'topics') return runTopics(appModule, args.action!);
+  if (args.command === 'swarm') return node ? runServer(appModule, args, node) : runSwarm(appModule, args);
   return runServer(appModule, args);
 }
 

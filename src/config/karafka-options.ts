@@ -26,6 +26,23 @@ export interface LivenessOptions {
   pollingTtl: number;
   /** Unhealthy when one consume/revoked/shutdown job runs for this long, in ms. Default 300,000. */
   consumingTtl: number;
+  /**
+   * `karafka swarm` only (Karafka's `controlling_ttl`): the supervisor's liveness listener answers
+   * 500 when its control loop has not run for this long, in ms. Default 60,000.
+   */
+  controllingTtl: number;
+}
+
+/** `karafka swarm`: how the supervisor runs and watches its nodes (Karafka's `config.swarm`). */
+export interface SwarmOptions {
+  /** Node processes to fork. Default: the CPU count (`--nodes` wins). */
+  nodes: number;
+  /** A node whose resident memory exceeds this many MB is stopped and replaced. Default: no limit. */
+  nodeMemoryLimit?: number;
+  /** A node silent for this long (no report over IPC) is stopped and replaced, in ms. Default 60,000. */
+  nodeReportTimeout: number;
+  /** How long a dead node stays dead before the supervisor starts it again, in ms. Default 5,000. */
+  nodeRestartTimeout: number;
 }
 
 /** Maps the names users write to the names used on the cluster (Heroku's KAFKA_PREFIX, environments). */
@@ -136,17 +153,20 @@ export interface KarafkaModuleOptions {
   hostShutdownTimeout?: number;
   oauth?: OAuthOptions;
   admin?: Partial<AdminOptions>;
+  /** `karafka swarm`'s supervision; ignored elsewhere. */
+  swarm?: Partial<SwarmOptions>;
 }
 
 /** Options after defaults were applied and validation passed. */
 export interface ResolvedKarafkaOptions extends Required<
   Omit<
     KarafkaModuleOptions,
-    'names' | 'pause' | 'liveness' | 'hostShutdownTimeout' | 'oauth' | 'prefix' | 'admin'
+    'names' | 'pause' | 'liveness' | 'hostShutdownTimeout' | 'oauth' | 'prefix' | 'admin' | 'swarm'
   >
 > {
   prefix: string;
   admin: AdminOptions;
+  swarm: SwarmOptions;
   names: NameMapper;
   pause: PauseOptions;
   liveness: LivenessOptions;
@@ -160,7 +180,13 @@ export const DEFAULT_PAUSE: PauseOptions = {
   withExponentialBackoff: true,
 };
 export const DEFAULT_ADMIN: AdminOptions = { groupId: 'karafka_admin' };
-export const DEFAULT_LIVENESS: LivenessOptions = { pollingTtl: 300_000, consumingTtl: 300_000 };
+export const DEFAULT_LIVENESS: LivenessOptions = {
+  pollingTtl: 300_000,
+  consumingTtl: 300_000,
+  controllingTtl: 60_000,
+};
+/** The swarm's defaults but `nodes`, the CPU count of the machine it runs on. */
+export const DEFAULT_SWARM = { nodeReportTimeout: 60_000, nodeRestartTimeout: 5_000 } as const;
 
 export const DEFAULT_OPTIONS = {
   clientId: 'karafka',

@@ -11,6 +11,11 @@ export interface ProcessOverrides {
   ownsSignals?: boolean;
   /** No standalone liveness listener, whatever `liveness.port` the module sets (`--no-liveness`). */
   withoutLivenessListener?: boolean;
+  /**
+   * The index of this process in a `karafka swarm`: the standalone liveness listener refuses to
+   * start (the supervisor's answers for the swarm), and titles and logs name the node.
+   */
+  swarmNode?: number;
 }
 
 let current: ProcessOverrides = {};

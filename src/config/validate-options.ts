@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { KarafkaConfigError } from './karafka-config.error.js';
 import { processOverrides } from './process-overrides.js';
 import { validateKafkaSettings } from './kafka-settings.js';
@@ -6,6 +7,7 @@ import {
   DEFAULT_LIVENESS,
   DEFAULT_OPTIONS,
   DEFAULT_PAUSE,
+  DEFAULT_SWARM,
   type KarafkaModuleOptions,
   type ResolvedKarafkaOptions,
 } from './karafka-options.js';
@@ -47,6 +49,7 @@ const moduleChecks = shape({
   liveness: shape({
     pollingTtl: milliseconds,
     consumingTtl: milliseconds,
+    controllingTtl: milliseconds,
     port: nonNegativeInteger,
     hostname: nonEmptyString,
   }),
@@ -57,6 +60,12 @@ const moduleChecks = shape({
   hostShutdownTimeout: milliseconds,
   oauth: shape({ tokenProvider: func }),
   admin: shape({ groupId: nonEmptyString }),
+  swarm: shape({
+    nodes: positiveInteger,
+    nodeMemoryLimit: positiveInteger,
+    nodeReportTimeout: milliseconds,
+    nodeRestartTimeout: milliseconds,
+  }),
 });
 
 /**
@@ -84,6 +93,11 @@ export function resolveKarafkaOptions(options: KarafkaModuleOptions): ResolvedKa
     names: options.names ?? {},
     pause: { ...DEFAULT_PAUSE, ...stripUndefined(options.pause ?? {}) },
     admin: { ...DEFAULT_ADMIN, ...stripUndefined(options.admin ?? {}) },
+    swarm: {
+      nodes: availableParallelism(),
+      ...DEFAULT_SWARM,
+      ...stripUndefined(options.swarm ?? {}),
+    },
     liveness: {
       ...DEFAULT_LIVENESS,
       ...stripUndefined(defaults.liveness ?? {}),

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { processOverrides } from '../config/process-overrides.js';
 import type { LivenessReport } from './liveness-tracker.js';
 
 /** What the server answers from: a liveness report, or its bounded summary. */
@@ -16,7 +17,7 @@ export interface LivenessServerOptions {
 /**
  * Karafka's standalone liveness listener: any path answers 204 when healthy, 500 with what
  * `check` returned (`reasons`, then the details) as JSON when not. For processes with no Nest HTTP server (the CLI
- * server). A taken port is logged and the process goes on (another process in the
+ * server, the swarm supervisor). A taken port is logged and the process goes on (another process in the
  * same pod may own it, as Karafka's docs warn).
  *
  * @example
@@ -36,9 +37,20 @@ export class LivenessServer {
     private readonly check: () => LivenessCheck,
   ) {}
 
-  /** Resolves once listening, or once a failure to listen (a taken port) was logged. Never rejects. */
+  /**
+   * Resolves once listening, or once a failure to listen (a taken port) was logged. Never rejects.
+   * In a swarm node it refuses, as Karafka's docs warn: a node's health is not the pod's, and N
+   * nodes would race for one port.
+   */
   start(): Promise<void> {
     if (this.server) return Promise.resolve();
+    const node = processOverrides().swarmNode;
+    if (node !== undefined) {
+      this.logger.warn(
+        `liveness listener not started on ${this.options.hostname ?? '*'}:${this.options.port ?? 3000}: this process is node ${node} of a karafka swarm, where the supervisor's swarm liveness listener answers for the pod (karafka swarm --liveness-port, liveness.controllingTtl); probe that one`,
+      );
+      return Promise.resolve();
+    }
     this.starting ??= this.listen().finally(() => (this.starting = undefined));
     return this.starting;
   }

@@ -1,85 +1,22 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { connect, createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { brokers, connectionInfo, uniqueName } from '../support/kafka/connection.mjs';
+import { describe, expect, it } from 'vitest';
+import {
+  cli,
+  count,
+  embedded,
+  fixture,
+  start,
+  titleOf,
+  useCliProcesses,
+  waitForOutput,
+  type Run,
+} from '../support/cli-process.js';
+import { connectionInfo, uniqueName } from '../support/kafka/connection.mjs';
 import { committedOffsets, createTopic, produceNumbered, testKafka } from '../support/kafka-topics.js';
 import { freePort } from '../support/free-port.js';
 import { waitFor } from '../support/wait-for.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const cli = join(root, 'dist/cli/main.js');
-const fixture = join(root, 'test/fixtures/cli-app/dist/app.module.js');
-const embedded = join(root, 'test/fixtures/cli-app/dist/embedded.js');
-
-/** True when a source file is newer than its build (or has none). */
-function distIsStale(): boolean {
-  const sources = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((file) =>
-    file.endsWith('.ts'),
-  );
-  return sources.some((file) => {
-    try {
-      return (
-        statSync(join(root, 'dist', file.replace(/\.ts$/, '.js'))).mtimeMs <
-        statSync(join(root, 'src', file)).mtimeMs
-      );
-    } catch {
-      return true;
-    }
-  });
-}
-
-beforeAll(() => {
-  // The CLI runs compiled JavaScript, as in production: the package (rebuilt when a source is
-  // newer than dist), and the fixture app, compiled by tsc against the package's published types.
-  if (distIsStale()) execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root });
-  execFileSync(process.execPath, [tsc, '-p', 'test/fixtures/cli-app/tsconfig.json'], { cwd: root });
-}, 120_000);
-
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-}
-
-const runs: Run[] = [];
-afterEach(() => {
-  for (const run of runs.splice(0)) {
-    if (run.child.exitCode !== null || run.child.signalCode !== null) continue;
-    try {
-      process.kill(-run.child.pid!, 'SIGKILL');
-    } catch {
-      run.child.kill('SIGKILL');
-    }
-  }
-});
-
-/** The test's environment without what npm sets (the suite may run under npm): children start clean. */
-const cleanEnv = () =>
-  Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')));
-
-function start(command: string, args: string[], env: Record<string, string>, detached = false): Run {
-  const child = spawn(command, args, {
-    cwd: root,
-    env: { ...cleanEnv(), KAFKA_BROKERS: brokers(), NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // A process group of its own, so npx and the node it starts die together.
-    detached,
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exit = new Promise<Awaited<Run['exit']>>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-  );
-  const run = { child, output: () => output, exit };
-  runs.push(run);
-  return run;
-}
+useCliProcesses();
 
 /** `karafka server` run by node itself, as the deployment guides do (npx would not pass signals on). */
 function server(env: Record<string, string>, ...flags: string[]): Run {
@@ -87,30 +24,7 @@ function server(env: Record<string, string>, ...flags: string[]): Run {
   return start(process.execPath, [cli, 'server', '--module', fixture, ...host, ...flags], env);
 }
 
-/** Waits for a line in the output; fails at once, with the output, when the process ended first. */
-async function waitForOutput(run: Run, text: string | RegExp, what: string): Promise<void> {
-  await waitFor(
-    () => {
-      const output = run.output();
-      if (typeof text === 'string' ? output.includes(text) : text.test(output)) return true;
-      if (run.child.exitCode !== null || run.child.signalCode !== null) {
-        throw new Error(`the process ended before ${what}:\n${output}`);
-      }
-      return false;
-    },
-    30_000,
-    what,
-  );
-}
-
-const count = (run: Run, pattern: RegExp) =>
-  run
-    .output()
-    .split('\n')
-    .filter((line) => pattern.test(line)).length;
-
-const title = (run: Run) =>
-  execFileSync('ps', ['-o', 'args=', '-p', String(run.child.pid)], { encoding: 'utf8' }).trim();
+const title = (run: Run) => titleOf(run.child.pid!);
 
 /** A window in which nothing must happen: long enough for several fetches (maxWaitTime 300 ms). */
 const quietWindow = () => new Promise((resolve) => setTimeout(resolve, 2_000));

@@ -86,6 +86,16 @@ describe('karafka CLI arguments', () => {
     expect(parseCliArgs(['server']).http).toBe(true);
     expect(parseCliArgs(['server', '--no-http']).http).toBe(false);
     expect(parseCliArgs(['topics', 'plan'])).toMatchObject({ command: 'topics', action: 'plan' });
+    // The swarm takes the server's flags, and --nodes.
+    expect(parseCliArgs(['swarm', '--nodes', '3', '--topics', 'a', '--liveness-port', '9000'])).toMatchObject(
+      {
+        command: 'swarm',
+        nodes: 3,
+        livenessPort: 9000,
+        filters: { topics: ['a'] },
+      },
+    );
+    expect(parseCliArgs(['swarm']).nodes).toBeUndefined();
     expect(parseCliArgs([]).command).toBe('help');
     expect(parseCliArgs(['server', '--help']).command).toBe('help');
     expect(parseCliArgs(['--version']).command).toBe('version');
@@ -106,10 +116,17 @@ describe('karafka CLI arguments', () => {
       '--no-liveness contradicts --liveness-port',
     );
     expect(argsError(['info', '--topics', 'a'])).toBe(
-      '--topics applies to "karafka server" only; drop it from "karafka info"',
+      '--topics applies to "karafka server" and "karafka swarm" only; drop it from "karafka info"',
     );
     expect(argsError(['info', '--no-http'])).toBe(
-      '--no-http applies to "karafka server" only; drop it from "karafka info"',
+      '--no-http applies to "karafka server" and "karafka swarm" only; drop it from "karafka info"',
+    );
+    expect(argsError(['server', '--nodes', '3'])).toBe(
+      '--nodes applies to "karafka swarm" only; drop it from "karafka server"',
+    );
+    expect(argsError(['swarm', '--nodes', '0'])).toBe('--nodes must be a whole number of 1 or more, got "0"');
+    expect(argsError(['swarm', '--nodes', 'two'])).toBe(
+      '--nodes must be a whole number of 1 or more, got "two"',
     );
     expect(argsError(['serve'])).toContain('unknown command "serve" (did you mean "server"?)');
     expect(argsError(['topics'])).toContain('karafka topics needs an action: create, delete or plan');

@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIVENESS, DEFAULT_OPTIONS, DEFAULT_PAUSE } from '../../src/config/karafka-options.js';
+import {
+  DEFAULT_LIVENESS,
+  DEFAULT_OPTIONS,
+  DEFAULT_PAUSE,
+  DEFAULT_SWARM,
+} from '../../src/config/karafka-options.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const doc = readFileSync(join(root, 'docs/configuration.md'), 'utf8');
@@ -88,6 +93,7 @@ describe('docs/configuration.md and the option types', () => {
       ...Object.fromEntries(
         Object.entries(DEFAULT_LIVENESS).map(([key, value]) => [`liveness.${key}`, value]),
       ),
+      ...Object.fromEntries(Object.entries(DEFAULT_SWARM).map(([key, value]) => [`swarm.${key}`, value])),
     };
     const documented = Object.fromEntries(
       tableRows('Module options').map((row) => [row.options[0], row.cells[1]]),

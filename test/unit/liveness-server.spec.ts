@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { setProcessOverrides } from '../../src/config/process-overrides.js';
 import { LivenessServer } from '../../src/health/liveness-server.js';
 import type { LivenessReport } from '../../src/index.js';
 
@@ -72,6 +73,21 @@ describe('LivenessServer (real HTTP on loopback)', () => {
       );
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+
+  it("refuses to start in a swarm node, pointing at the supervisor's listener", async () => {
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    setProcessOverrides({ swarmNode: 2 });
+    try {
+      const server = serve(() => healthy);
+      await server.start();
+      expect(server.address()).toBeUndefined();
+      expect(warn).toHaveBeenCalledWith(
+        "liveness listener not started on 127.0.0.1:0: this process is node 2 of a karafka swarm, where the supervisor's swarm liveness listener answers for the pod (karafka swarm --liveness-port, liveness.controllingTtl); probe that one",
+      );
+    } finally {
+      setProcessOverrides({});
     }
   });
 
