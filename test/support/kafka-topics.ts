@@ -72,3 +72,65 @@ export async function committedOffsets(groupId: string, topic: string): Promise<
     return new Map(result.partitions.map(({ partition, offset }) => [partition, Number(offset)]));
   });
 }
+
+export interface ReadMessage {
+  partition: number;
+  offset: number;
+  key: string;
+  value: string;
+}
+
+/**
+ * Every message of `topic` as a consumer with `isolation` sees it: a sentinel is appended to each
+ * partition first, and reading ends once every sentinel arrived (so "never seen" means never).
+ */
+export async function readTopic(
+  topic: string,
+  partitions: number,
+  isolation: 'read_committed' | 'read_uncommitted' = 'read_committed',
+): Promise<ReadMessage[]> {
+  const kafka = testKafka();
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: Array.from({ length: partitions }, (_, partition) => ({
+      key: 'sentinel',
+      value: '',
+      partition,
+    })),
+  });
+  await producer.disconnect();
+  const consumer = kafka.consumer({
+    groupId: `read-${topic}-${Date.now()}`,
+    readUncommitted: isolation === 'read_uncommitted',
+    maxWaitTimeInMs: 200,
+  });
+  const messages: ReadMessage[] = [];
+  const ended = new Set<number>();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const key = message.key?.toString() ?? '';
+        if (key === 'sentinel') ended.add(partition);
+        else
+          messages.push({
+            partition,
+            offset: Number(message.offset),
+            key,
+            value: message.value?.toString() ?? '',
+          });
+        if (ended.size === partitions) done();
+      },
+    });
+    await finished;
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
+}

@@ -92,6 +92,7 @@ describe('librdkafka keys onto kafkajs', () => {
       maxBytesPerPartition: 2_097_152,
       maxBytes: 20_971_520,
       allowAutoTopicCreation: false,
+      readUncommitted: false,
     });
     // librdkafka's request.timeout.ms is the producer's ack timeout.
     expect(requestTimeout).toBe(35_000);
