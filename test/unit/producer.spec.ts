@@ -199,6 +199,13 @@ describe('KarafkaProducer', () => {
     expect(errors[0].hint).toBe(error.hint);
   });
 
+  it('transaction() needs transactional.id, and says so', async () => {
+    const { producer } = await boot();
+    await expect(producer.transaction(async () => undefined)).rejects.toThrow(
+      "KarafkaProducer.transaction needs a transactional producer: set kafka['transactional.id']",
+    );
+  });
+
   it('produceAsync reports a failure as error.occurred with the topic and partition', async () => {
     const { producer, recorder, errors } = await boot();
     recorder.failOn = () => new Error('broker says no');
