@@ -27,13 +27,11 @@ export function describeProducerClientContract(driver: string, harness: Conforma
     });
 
     const producer = async (kafka: KafkaSettings = {}, transactionalId?: string): Promise<ProducerClient> => {
-      const client = harness
-        .factory()
-        .producer({
-          clientId: uniqueName('conformance-producer'),
-          kafka: { ...harness.kafka(), ...kafka },
-          transactionalId,
-        });
+      const client = harness.factory().producer({
+        clientId: uniqueName('conformance-producer'),
+        kafka: { ...harness.kafka(), ...kafka },
+        transactionalId,
+      });
       await client.connect();
       opened.push({ stop: () => client.disconnect() });
       return client;
