@@ -28,6 +28,7 @@ const {
   DURATION_MS = '0',
   INITIAL_OFFSET,
   SIZE = '100',
+  IDEMPOTENCE,
 } = process.env;
 const expected = Number(EXPECTED);
 const ioMs = Number(IO_MS);
@@ -159,6 +160,8 @@ async function karafkaApp(topics) {
           'bootstrap.servers': KAFKA_BROKERS,
           'max.partition.fetch.bytes': FETCH.maxBytesPerPartition,
           'fetch.max.bytes': FETCH.maxBytes,
+          // Produce section: the same acks (all), without the idempotent producer.
+          ...(IDEMPOTENCE === 'false' ? { 'enable.idempotence': false } : {}),
         },
         groupId: GROUP_ID,
         maxWaitTime: FETCH.maxWaitTimeInMs,

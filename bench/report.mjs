@@ -176,6 +176,12 @@ function produceChecks(produce) {
       target: 'reported',
       verdict: '',
     },
+    {
+      name: 'produceAsync, idempotent over enable.idempotence false, time',
+      value: fmt(ratio(produce.produceAsyncNotIdempotent, produce.produceAsync), 2),
+      target: 'reported',
+      verdict: '',
+    },
   ];
 }
 
@@ -238,6 +244,7 @@ function produceTable({ produce, settings }) {
         ['KarafkaProducer.produceAsync each, then app.close()', produce.produceAsync],
         ['KarafkaProducer.produceMany of all', produce.produceMany],
         ['raw kafkajs producer.send, batches of 10,000', produce.kafkajsSend],
+        ["produceAsync with 'enable.idempotence': false (acks all)", produce.produceAsyncNotIdempotent],
         ['raw librdkafka', { error: 'not measured here: it comes with the librdkafka driver (issue 13)' }],
       ],
     ),

@@ -27,6 +27,7 @@ const PRODUCERS = {
   produceAsync: 'produce-async',
   produceMany: 'produce-many',
   kafkajsSend: 'produce-kafkajs',
+  produceAsyncNotIdempotent: 'produce-async',
 };
 
 const { values } = parseArgs({
@@ -535,6 +536,7 @@ try {
         GROUP_ID: name(`produce-${round}`),
         EXPECTED: String(MESSAGES),
         SIZE: String(SIZE),
+        ...(system === 'produceAsyncNotIdempotent' ? { IDEMPOTENCE: 'false' } : {}),
       });
     });
   }
