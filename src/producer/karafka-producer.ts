@@ -49,14 +49,21 @@ export class KarafkaProducer {
       const topic = clusterTopicName(this.options, message.topic);
       return { topic, message: encode(topic, message) };
     });
-    const failures = await Promise.all(
-      encoded.map(({ topic, message }) =>
-        this.connection.produce(topic, message, true).then(
+    const deliveries: Promise<{ error: unknown } | undefined>[] = [];
+    // One after another: each waits for room, so the queue never holds more than its limits.
+    for (const { topic, message } of encoded) {
+      await this.connection.room().catch((error: unknown) => {
+        // Not connected (or closed): this message and the rest are not sent.
+        throw new ProduceError(topic, message.partition, error);
+      });
+      deliveries.push(
+        this.connection.produce(topic, message, false).then(
           () => undefined,
           (error: unknown) => ({ error }),
         ),
-      ),
-    );
+      );
+    }
+    const failures = await Promise.all(deliveries);
     const first = failures.findIndex((failure) => failure !== undefined);
     if (first < 0) return;
     const { topic } = encoded[first];

@@ -65,6 +65,11 @@ export class ProducerConnection implements OnApplicationShutdown {
     return this.track(client.room().then(() => client.produce(topic, message)));
   }
 
+  /** Resolves when the client's queue is below its limits (connecting first, if needed). */
+  room(): Promise<void> {
+    return this.connected && !this.closed ? this.connected.room() : this.run((client) => client.room());
+  }
+
   async onApplicationShutdown(): Promise<void> {
     // Waiting may let more produces start (a failure handler that produces again): wait until none is left.
     do {

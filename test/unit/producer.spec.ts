@@ -46,6 +46,14 @@ class RecordingProducer extends FakeProducerClient {
     this.log.push('disconnect');
   }
 
+  /** While `roomAfter` requests are in, room() waits for `release()`. */
+  roomAfter = Infinity;
+  override room(): Promise<void> {
+    if (this.requests.length < this.roomAfter) return Promise.resolve();
+    this.gate ??= new Promise((resolve) => (this.open = resolve));
+    return this.gate;
+  }
+
   release(): void {
     this.held = false;
     this.open?.();
@@ -153,6 +161,21 @@ describe('KarafkaProducer', () => {
         message: { key: 'a', value: null, headers: undefined, partition: undefined },
       },
     ]);
+  });
+
+  it('produceMany queues one message after another, each waiting for room in the client queue', async () => {
+    const { producer, recorder } = await boot();
+    recorder.roomAfter = 3;
+    const all = producer.produceMany(Array.from({ length: 10 }, (_, n) => ({ topic: 'big', payload: n })));
+    await waitFor(() => recorder.requests.length === 3, 2_000, 'the first three');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(recorder.requests).toHaveLength(3);
+    recorder.roomAfter = Infinity;
+    recorder.release();
+    await all;
+    expect(recorder.sent.map((sent) => sent.message.value)).toEqual(
+      Array.from({ length: 10 }, (_, n) => String(n)),
+    );
   });
 
   it('rejects with a ProduceError naming the topic, the partition and what of it was acknowledged', async () => {
