@@ -110,6 +110,23 @@ describe('KarafkaTestKit', () => {
     expect(consumer.markedOffsets).toEqual([0, 1]);
   });
 
+  it('KarafkaTestProducer keeps what a committed transaction produced, not an aborted one', async () => {
+    const producer = new KarafkaTestProducer();
+    await producer.transaction(async (tx) =>
+      tx.produceMany([
+        { topic: 'a', payload: 1 },
+        { topic: 'b', payload: 2 },
+      ]),
+    );
+    await expect(
+      producer.transaction(async (tx) => {
+        await tx.produce({ topic: 'a', payload: 'aborted' });
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect(producer.messages.map((message) => message.payload)).toEqual([1, 2]);
+  });
+
   it('records pauses and runs revoked() with isRevoked() true', async () => {
     const { karafka, audit } = await kit();
     const consumer = await karafka.consumer('payments');
