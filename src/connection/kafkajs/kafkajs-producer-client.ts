@@ -41,7 +41,6 @@ export class KafkajsProducerClient implements ProducerClient {
       maxInFlightRequests: idempotent ? 1 : undefined,
       transactionalId,
       transactionTimeout,
-      allowAutoTopicCreation: false,
     });
     this.queue = this.newQueue((topicMessages) => this.producer.sendBatch(this.request(topicMessages)));
     if (transactionalId !== undefined) this.transaction = (work) => this.inTransaction(work);
