@@ -10,9 +10,8 @@ import { EventPattern, Transport } from '@nestjs/microservices';
 import { Kafka, logLevel } from 'kafkajs';
 import { FETCH } from './settings.mjs';
 
-const { BaseConsumer, Consumer, KarafkaModule, KarafkaMonitor, KarafkaRunner } = await import(
-  process.env.KARAFKA_LIB ?? 'nestjs-karafka'
-);
+const { BaseConsumer, Consumer, KarafkaModule, KarafkaMonitor, KarafkaProducer, KarafkaRunner } =
+  await import(process.env.KARAFKA_LIB ?? 'nestjs-karafka');
 
 const {
   MODE,
@@ -28,6 +27,8 @@ const {
   BATCH_MS = '0',
   DURATION_MS = '0',
   INITIAL_OFFSET,
+  SIZE = '100',
+  IDEMPOTENCE,
 } = process.env;
 const expected = Number(EXPECTED);
 const ioMs = Number(IO_MS);
@@ -159,6 +160,8 @@ async function karafkaApp(topics) {
           'bootstrap.servers': KAFKA_BROKERS,
           'max.partition.fetch.bytes': FETCH.maxBytesPerPartition,
           'fetch.max.bytes': FETCH.maxBytes,
+          // Produce section: the same acks (all), without the idempotent producer.
+          ...(IDEMPOTENCE === 'false' ? { 'enable.idempotence': false } : {}),
         },
         groupId: GROUP_ID,
         maxWaitTime: FETCH.maxWaitTimeInMs,
@@ -276,6 +279,45 @@ if (MODE === 'karafka' || MODE === 'io') {
   await app.close();
   const stopMs = performance.now() - stopStarted;
   report({ bootToFirstMessageMs, stopMs, routes: TOPICS.split(',').length });
+} else if (MODE.startsWith('produce-')) {
+  // Produce section: EXPECTED messages of ~SIZE B to TOPIC, keyed, built before the clock starts.
+  const messages = Array.from({ length: expected }, (_, n) => {
+    const base = JSON.stringify({ n, pad: '' });
+    return {
+      topic: TOPIC,
+      key: String(n),
+      payload: { n, pad: 'x'.repeat(Math.max(0, Number(SIZE) - base.length)) },
+    };
+  });
+  if (MODE === 'produce-kafkajs') {
+    // As a kafkajs user sends a backlog: idempotent, acks all, sequential sends of 10,000.
+    const producer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+    await producer.connect();
+    start();
+    for (let from = 0; from < expected; from += 10_000) {
+      const batch = messages
+        .slice(from, from + 10_000)
+        .map(({ key, payload }) => ({ key, value: JSON.stringify(payload) }));
+      await producer.send({ topic: TOPIC, acks: -1, messages: batch });
+    }
+    await producer.disconnect();
+  } else {
+    const app = await karafkaApp([]);
+    const producer = app.get(KarafkaProducer);
+    await producer.produce({ topic: TOPIC, key: 'connect', payload: {} }); // connected before the clock starts
+    start();
+    if (MODE === 'produce-async') for (const message of messages) producer.produceAsync(message);
+    else await producer.produceMany(messages);
+    // Until everything is acknowledged: close flushes what produceAsync queued.
+    await app.close();
+  }
+  count = expected;
+  end();
+  report();
 } else {
   throw new Error(`unknown MODE ${MODE}`);
 }

@@ -5,6 +5,8 @@ const TARGET_A_C = 2;
 const TARGET_RSS_MB = 256;
 const TARGET_IO_SCALING = 8;
 const TARGET_STOP_MS = 1_000;
+/** produceAsync then close, over one produceMany of the same messages: time (issue 16). */
+const TARGET_PRODUCE_ASYNC_TIME = 1.5;
 /**
  * Peak RSS of (a) over 1,000 partitions of backlog: the idle floor (~130-150 MB: Nest, kafkajs,
  * metadata of 1,000 partitions) + the 64 MiB process prefetch (queued.max.messages.kbytes) + the
@@ -153,6 +155,33 @@ export function checks(results) {
       verdict: '',
     },
     ...memory,
+    ...produceChecks(results.produce),
+  ];
+}
+
+function produceChecks(produce) {
+  if (!produce) return [];
+  // Times of the same messages: the inverse of the rates.
+  const asyncOverMany = ratio(produce.produceMany, produce.produceAsync);
+  return [
+    {
+      name: 'produceAsync then close, time over produceMany',
+      value: fmt(asyncOverMany, 2),
+      target: `<= ${TARGET_PRODUCE_ASYNC_TIME}`,
+      verdict: verdict(asyncOverMany, (v) => v <= TARGET_PRODUCE_ASYNC_TIME),
+    },
+    {
+      name: 'produceMany, time over raw kafkajs send in batches',
+      value: fmt(ratio(produce.kafkajsSend, produce.produceMany), 2),
+      target: 'reported',
+      verdict: '',
+    },
+    {
+      name: 'produceAsync, idempotent over enable.idempotence false, time',
+      value: fmt(ratio(produce.produceAsyncNotIdempotent, produce.produceAsync), 2),
+      target: 'reported',
+      verdict: '',
+    },
   ];
 }
 
@@ -194,11 +223,31 @@ export function table(results) {
   return [
     ...throughput,
     ...(partitions ? memoryTable(results) : []),
+    ...(results.produce ? produceTable(results) : []),
     '| check | value | target | |',
     '| --- | ---: | --- | --- |',
     ...checks(results)
       .filter((c) => !c.value.startsWith('n/a'))
       .map((c) => `| ${c.name} | ${c.value} | ${c.target} | ${c.verdict} |`),
+  ];
+}
+
+/** The produce section: one row a system, its median run. */
+function produceTable({ produce, settings }) {
+  return [
+    `Produce: ${fmt(settings.messages)} messages of ~${fmt(settings.size)} B to ${fmt(settings.partitions)} partitions, idempotent, acks all`,
+    '',
+    ...rows(
+      ['messages/s (median)', 'runs', 'seconds', 'peak RSS MB'],
+      (r) => [fmt(r.perSecond), r.runs.map((n) => fmt(n)).join(', '), fmt(r.ms / 1000, 2), fmt(r.peakRssMb)],
+      [
+        ['KarafkaProducer.produceAsync each, then app.close()', produce.produceAsync],
+        ['KarafkaProducer.produceMany of all', produce.produceMany],
+        ['raw kafkajs producer.send, batches of 10,000', produce.kafkajsSend],
+        ["produceAsync with 'enable.idempotence': false (acks all)", produce.produceAsyncNotIdempotent],
+        ['raw librdkafka', { error: 'not measured here: it comes with the librdkafka driver (issue 13)' }],
+      ],
+    ),
   ];
 }
 

@@ -1,5 +1,5 @@
 // npm run bench [-- --quick] [--messages N] [--partitions P] [--size BYTES] [--runs R]
-//                  [--skip karafka,kafkajs,microservices,java,heap-capped,io,latency,lifecycle,partitions]
+//                  [--skip karafka,kafkajs,microservices,java,heap-capped,io,latency,lifecycle,partitions,produce]
 //                  [--only <the same names>] [--compare-ref <git ref>] [--cpu-prof] [--keep-topics] [--node PATH]
 //                  [--memory-mb MB] [--memory-partitions P] [--memory-seconds S] [--memory-runs R]
 // --node runs the measured children under another Node binary (for example one the CI matrix
@@ -21,7 +21,14 @@ import { FETCH } from './settings.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const SYSTEMS = ['karafka', 'kafkajs', 'microservices', 'java'];
-const MEASUREMENTS = [...SYSTEMS, 'heap-capped', 'io', 'latency', 'lifecycle', 'partitions'];
+const MEASUREMENTS = [...SYSTEMS, 'heap-capped', 'io', 'latency', 'lifecycle', 'partitions', 'produce'];
+/** The produce section's systems and their child modes (raw librdkafka comes with that driver). */
+const PRODUCERS = {
+  produceAsync: 'produce-async',
+  produceMany: 'produce-many',
+  kafkajsSend: 'produce-kafkajs',
+  produceAsyncNotIdempotent: 'produce-async',
+};
 
 const { values } = parseArgs({
   options: {
@@ -517,6 +524,22 @@ try {
     ),
   );
   if (tools?.error) results.java = tools;
+
+  if (!skip.has('produce')) {
+    log(`produce: ${MESSAGES} messages of ~${SIZE} B to a fresh ${PARTITIONS}-partition topic a run`);
+    results.produce = await rounds('produce', Object.keys(PRODUCERS), RUNS, async (system, round) => {
+      const topic = name(`produce-${system}-${round}`);
+      await createTopic(topic, PARTITIONS);
+      return child({
+        MODE: PRODUCERS[system],
+        TOPIC: topic,
+        GROUP_ID: name(`produce-${round}`),
+        EXPECTED: String(MESSAGES),
+        SIZE: String(SIZE),
+        ...(system === 'produceAsyncNotIdempotent' ? { IDEMPOTENCE: 'false' } : {}),
+      });
+    });
+  }
 
   if (!skip.has('partitions')) {
     const { partitions, messages, size, seconds, runs, batchMs } = MEMORY;

@@ -62,6 +62,7 @@ export {
   type SubscriptionGroupSummary,
 } from './health/liveness-summary.js';
 export { KarafkaProducer, ProduceError, type ProduceMessage } from './producer/karafka-producer.js';
+export { ConsumerTransaction, KarafkaTransaction } from './producer/karafka-transaction.js';
 export {
   KarafkaProducerModule,
   InjectProducer,

@@ -42,6 +42,16 @@ export const KNOWN_KAFKA_SETTINGS: Readonly<Record<string, KafkaSettingKind>> = 
   'allow.auto.create.topics': 'boolean',
   'topic.metadata.refresh.interval.ms': 'number',
   'queued.max.messages.kbytes': 'number',
+  'isolation.level': 'string',
+  'enable.idempotence': 'boolean',
+  acks: 'string',
+  'linger.ms': 'number',
+  'batch.num.messages': 'number',
+  'batch.size': 'number',
+  'queue.buffering.max.messages': 'number',
+  'queue.buffering.max.kbytes': 'number',
+  'transactional.id': 'string',
+  'transaction.timeout.ms': 'number',
 };
 
 /** Keys whose values never reach a log line, an error message or a health body. */
@@ -75,6 +85,10 @@ const KAFKAJS_NAMES: Record<string, string> = {
   connectionTimeout: 'socket.connection.setup.timeout.ms',
   retry: 'retry.backoff.ms',
   compression: 'compression.type',
+  idempotent: 'enable.idempotence',
+  transactionalId: 'transactional.id',
+  transactionTimeout: 'transaction.timeout.ms',
+  readUncommitted: 'isolation.level',
 };
 
 /** Checks keys and value types of a `kafka` block; `path` is where it sits in the options. */

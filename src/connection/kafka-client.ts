@@ -169,14 +169,52 @@ export interface ProducedMessage {
 
 export interface ProducerClientSettings {
   clientId: string;
+  /** Producer keys the driver reads: `enable.idempotence`, `acks`, `linger.ms`, `batch.*`, `queue.buffering.*`, `transactional.id`. */
   kafka: KafkaSettings;
-  idempotent: boolean;
+  /** Overrides `kafka['transactional.id']`: the engine's per-partition transactional producers. */
+  transactionalId?: string;
 }
 
+/**
+ * The producer's side of a transaction (Kafka's `beginTransaction` … `commitTransaction`): what is
+ * produced through it, and the offsets sent with it, are committed or aborted together.
+ */
+export interface ProducerTransaction {
+  /** As {@link ProducerClient.produce}, inside the transaction. */
+  produce(topic: string, message: ProducedMessage): Promise<void>;
+  /**
+   * Adds the consumer group's offsets (next to read) to the transaction (Kafka's
+   * `sendOffsetsToTransaction`): the group commits them only if the transaction commits.
+   */
+  sendOffsets(groupId: string, offsets: TopicPartitionOffset[]): Promise<void>;
+}
+
+/**
+ * One producer. Messages go through the driver's own queue (librdkafka's queue; an in-process one
+ * on kafkajs): batched by `linger.ms`, `batch.num.messages` and `batch.size`, sent with
+ * `acks=all` and idempotence unless `enable.idempotence` is false, in call order per partition.
+ */
 export interface ProducerClient {
   connect(): Promise<void>;
-  /** Resolves when the broker acknowledged every message (acks=all). */
+  /**
+   * Queues one message; resolves when the broker acknowledged it, rejects when it cannot be
+   * delivered. Never refuses: past `queue.buffering.max.messages` / `.kbytes` the message waits,
+   * in call order, for room (callers that can wait await {@link room} first).
+   */
+  produce(topic: string, message: ProducedMessage): Promise<void>;
+  /** {@link produce} of each message, in order; resolves when every one was acknowledged. */
   send(topic: string, messages: ProducedMessage[]): Promise<void>;
+  /** Resolves when the queue is below `queue.buffering.max.messages` and `queue.buffering.max.kbytes`. */
+  room(): Promise<void>;
+  /** Resolves when nothing is queued or in flight, messages produced while it waited included. */
+  flush(): Promise<void>;
+  /**
+   * Only on a transactional producer (a transactional id is set): runs `work` in a transaction,
+   * one at a time. Commits when `work` resolves and everything it produced was acknowledged;
+   * otherwise aborts and rejects with `work`'s (or the delivery's) error.
+   */
+  transaction?<T>(work: (transaction: ProducerTransaction) => Promise<T>): Promise<T>;
+  /** Flushes, then disconnects. */
   disconnect(): Promise<void>;
 }
 

@@ -1,3 +1,4 @@
+import type { ConsumerTransaction } from '../producer/karafka-transaction.js';
 import type { Message } from './message.js';
 import type { Messages } from './messages.js';
 
@@ -14,6 +15,7 @@ export interface ConsumerContext {
   resume(): void;
   seek(offset: number): void;
   isRevoked(): boolean;
+  transaction<T>(work: (tx: ConsumerTransaction) => Promise<T>): Promise<T>;
 }
 
 export const CONSUMER_CONTEXT = Symbol('karafka.consumer.context');
@@ -112,5 +114,27 @@ export abstract class BaseConsumer<T = unknown> {
   /** True once the partition was taken away from this process. */
   isRevoked(): boolean {
     return this.context.isRevoked();
+  }
+
+  /**
+   * Consume-transform-produce exactly once: what `work` produces through `tx` and the offset it
+   * marks with `tx.markAsConsumed` are committed atomically (Kafka's `sendOffsetsToTransaction`),
+   * or aborted together when it throws (the error is rethrown: the batch is retried). Runs on the
+   * partition's own transactional producer (transactional id `<transactional.id or karafka>-<group>-<topic>-<partition>`,
+   * which fences a previous owner's). Mark the batch's last message inside: the engine then commits
+   * nothing more for it. See docs/transactions.md for what exactly-once covers.
+   *
+   * @example
+   * ```ts
+   * async consume(messages: Messages<Order>) {
+   *   await this.transaction(async (tx) => {
+   *     for (const message of messages) await tx.produce({ topic: 'orders.priced', key: message.key, payload: price(message.payload) });
+   *     tx.markAsConsumed(messages.last()!);
+   *   });
+   * }
+   * ```
+   */
+  transaction<R>(work: (tx: ConsumerTransaction) => Promise<R>): Promise<R> {
+    return this.context.transaction(work);
   }
 }

@@ -13,6 +13,7 @@ import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { RouteTable } from '../routing/route-table.js';
 import { TopicsManager } from '../admin/topics-manager.js';
+import { PartitionProducers } from '../producer/partition-producers.js';
 import { ProducerConnection } from '../producer/producer-connection.js';
 import { exitAfterClosing } from '../config/critical-exit.js';
 import { processOverrides } from '../config/process-overrides.js';
@@ -104,6 +105,7 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
           monitor: this.monitor,
           deadLetters,
           budget,
+          transactions: new PartitionProducers(this.clients, this.options.clientId),
           onFatal: (error) => this.onFatal(error),
         }),
     );

@@ -53,6 +53,14 @@ export class OffsetCommitter {
     return (this.committed.get(key(position)) ?? -1) >= position.offset;
   }
 
+  /** `position` was committed with a producer transaction: it counts as committed, and an older pending mark is dropped. */
+  committedElsewhere(position: TopicPartitionOffset): void {
+    if ((this.pending.get(key(position))?.offset ?? Infinity) <= position.offset)
+      this.pending.delete(key(position));
+    if ((this.committed.get(key(position)) ?? -1) < position.offset)
+      this.committed.set(key(position), position.offset);
+  }
+
   /** Commits everything pending; resolves once a commit that includes it finished (or failed). */
   flush(): Promise<void> {
     if (!this.next) {

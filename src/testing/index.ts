@@ -1,2 +1,7 @@
-export { KarafkaTestKit, ConsumerUnderTest, type TestMessage } from './karafka-test-kit.js';
+export {
+  KarafkaTestKit,
+  ConsumerUnderTest,
+  type TestMessage,
+  type TestTransaction,
+} from './karafka-test-kit.js';
 export { KarafkaTestProducer } from './karafka-test-producer.js';

@@ -1,14 +1,24 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import type { RawHeaders } from '../connection/kafka-client.js';
+import type { ProducedMessage, RawHeaders } from '../connection/kafka-client.js';
 import { CONSUMER_CONTEXT, type BaseConsumer, type ConsumerContext } from '../consumer/base-consumer.js';
 import { Message } from '../consumer/message.js';
 import { Messages } from '../consumer/messages.js';
 import { marksAfterConsume } from '../processing/partition/after-consume.js';
 import { KarafkaProducer } from '../producer/karafka-producer.js';
+import { ConsumerTransaction } from '../producer/karafka-transaction.js';
 import type { Route } from '../routing/route.js';
 import { ConsumerExplorer } from '../routing/consumer.explorer.js';
 import { RouteTable } from '../routing/route-table.js';
 import { KarafkaTestProducer } from './karafka-test-producer.js';
+
+/** One `this.transaction(...)` of a consumer under test: what it produced and marked, and whether it committed. */
+export interface TestTransaction {
+  /** Topics as written (no prefix), payloads encoded as the producer sends them. */
+  produced: { topic: string; message: ProducedMessage }[];
+  /** Offsets marked inside; they count as marked only when it committed. */
+  markedOffsets: number[];
+  committed: boolean;
+}
 
 /** A message to feed a consumer; what is left out is filled in (offsets go on from the last one). */
 export interface TestMessage {
@@ -42,6 +52,8 @@ export class ConsumerUnderTest<T = unknown> implements ConsumerContext {
   readonly seeks: number[] = [];
   /** How many times `resume()` was called. */
   resumed = 0;
+  /** Every `this.transaction(...)`, in order. */
+  readonly transactions: TestTransaction[] = [];
   private revokedFlag = false;
   private nextOffset = 0;
 
@@ -80,6 +92,27 @@ export class ConsumerUnderTest<T = unknown> implements ConsumerContext {
     // The engine's own rule: no mark with manual offsets, nor after the consumer paused or sought.
     const pausedOrSought = this.pauses.length + this.seeks.length > pausesOrSeeks;
     if (last && marksAfterConsume(this.route, pausedOrSought)) this.markAsConsumed(last);
+  }
+
+  /** Records the transaction; its marks apply when `work` resolves, none when it throws (the engine would abort). */
+  async transaction<R>(work: (tx: ConsumerTransaction) => Promise<R>): Promise<R> {
+    const record: TestTransaction = { produced: [], markedOffsets: [], committed: false };
+    this.transactions.push(record);
+    const marked: Message<unknown>[] = [];
+    const producer = {
+      produce: async (topic: string, message: ProducedMessage) =>
+        void record.produced.push({ topic, message }),
+      sendOffsets: async () => undefined,
+    };
+    const result = await work(
+      new ConsumerTransaction({ prefix: '', names: {} }, producer, (message) => {
+        marked.push(message);
+        record.markedOffsets.push(message.offset);
+      }),
+    );
+    record.committed = true;
+    for (const message of marked) this.markAsConsumed(message);
+    return result;
   }
 
   /** Marks the partition as taken away and runs `revoked()`. */

@@ -1,5 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import type { ProduceMessage } from '../producer/karafka-producer.js';
+import { KarafkaTransaction } from '../producer/karafka-transaction.js';
+
+/** A transaction that keeps its messages until it commits. */
+class RecordedTransaction extends KarafkaTransaction {
+  readonly produced: ProduceMessage[] = [];
+
+  constructor() {
+    super({ prefix: '', names: {} }, { produce: async () => undefined, sendOffsets: async () => undefined });
+  }
+
+  override async produce(message: ProduceMessage): Promise<void> {
+    this.produced.push(message);
+  }
+}
 
 /**
  * Stands in for `KarafkaProducer` in tests: keeps what would have been produced, no broker.
@@ -24,6 +38,14 @@ export class KarafkaTestProducer {
 
   produceAsync(message: ProduceMessage): void {
     this.messages.push(message);
+  }
+
+  /** Runs `work`; what it produced is kept once it resolves, dropped when it throws (an abort). */
+  async transaction<T>(work: (tx: KarafkaTransaction) => Promise<T>): Promise<T> {
+    const transaction = new RecordedTransaction();
+    const result = await work(transaction);
+    this.messages.push(...transaction.produced);
+    return result;
   }
 
   /** The messages produced to one topic. */

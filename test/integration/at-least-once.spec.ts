@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ChildFixtures, exited } from '../support/child-fixture.js';
 import { brokers, uniqueName } from '../support/kafka/connection.mjs';
 import { committedOffsets, createTopic, produceNumbered } from '../support/kafka-topics.js';
 import { waitFor } from '../support/wait-for.js';
@@ -12,28 +12,11 @@ const fixture = fileURLToPath(new URL('../fixtures/at-least-once-app.mjs', impor
 const TOTAL = 20_000;
 const PARTITIONS = 6;
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-});
+const fixtures = new ChildFixtures(fixture);
+afterEach(() => fixtures.killAll());
 
 function records(file: string): string[] {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
-}
-
-function startChild(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [fixture], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  return child;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) =>
-    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
-  );
 }
 
 describe('at-least-once under kill -9', () => {
@@ -49,7 +32,7 @@ describe('at-least-once under kill -9', () => {
     let uncommittedAtKills = 0;
     for (let kill = 1; kill <= 3; kill++) {
       const before = records(file).length;
-      const child = startChild(env);
+      const child = fixtures.start(env);
       // Kill at a random moment after this run processed something, well before the end.
       const target = before + 500 + Math.floor(Math.random() * 3_000);
       await waitFor(
@@ -68,7 +51,7 @@ describe('at-least-once under kill -9', () => {
         return offset >= (committed.get(partition) ?? -1);
       }).length;
     }
-    const last = startChild(env);
+    const last = fixtures.start(env);
     await waitFor(
       async () => {
         const offsets = await committedOffsets(groupId, topic);

@@ -113,13 +113,26 @@ export class FakeConsumerClient implements ConsumerClient {
   }
 }
 
+/** Each produced message is one `send` of its own; `flush` waits for the sends in flight. */
 export class FakeProducerClient implements ProducerClient {
   readonly sent: { topic: string; message: ProducedMessage }[] = [];
   fail?: Error;
+  private readonly inFlight = new Set<Promise<void>>();
   async connect(): Promise<void> {}
   async send(topic: string, messages: ProducedMessage[]): Promise<void> {
     if (this.fail) throw this.fail;
     for (const message of messages) this.sent.push({ topic, message });
+  }
+  produce(topic: string, message: ProducedMessage): Promise<void> {
+    const sending = this.send(topic, [message]);
+    this.inFlight.add(sending);
+    const settled = () => this.inFlight.delete(sending);
+    sending.then(settled, settled);
+    return sending;
+  }
+  async room(): Promise<void> {}
+  async flush(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
   async disconnect(): Promise<void> {}
 }

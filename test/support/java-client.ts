@@ -27,12 +27,17 @@ export async function javaProduce(count: number, compressions: Record<string, st
   await javaClient(['produce', brokers(), String(count), ...targets]);
 }
 
-/** Reads `topic` from the start with the Java consumer: how many records, and how many distinct n's. */
+/**
+ * Reads `topic` from the start with the Java consumer until `count` records arrived: how many
+ * records, and how many distinct n's. The Java client's `isolation.level` is read_uncommitted
+ * unless told otherwise.
+ */
 export async function javaConsume(
   topic: string,
   count: number,
+  isolation: 'read_committed' | 'read_uncommitted' = 'read_uncommitted',
 ): Promise<{ records: number; distinct: number }> {
-  const output = await javaClient(['consume', brokers(), topic, String(count), '60000']);
+  const output = await javaClient(['consume', brokers(), topic, String(count), '60000', isolation]);
   const match = /consumed (\d+) distinct (\d+)/.exec(output);
   if (!match) throw new Error(`unexpected Java consumer output: ${output}`);
   return { records: Number(match[1]), distinct: Number(match[2]) };

@@ -1,4 +1,6 @@
 import { Kafka, logLevel, type Admin, type Message } from 'kafkajs';
+import { installKafkajsCodecs } from '../../src/connection/kafkajs/compression/index.js';
+import { hookAbortedTransactions } from '../../src/connection/kafkajs/kafkajs-aborted-transactions.js';
 import { brokers } from './kafka/connection.mjs';
 
 /** A kafkajs client on the test broker, for setting up topics and data outside the library under test. */
@@ -71,4 +73,70 @@ export async function committedOffsets(groupId: string, topic: string): Promise<
     const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
     return new Map(result.partitions.map(({ partition, offset }) => [partition, Number(offset)]));
   });
+}
+
+export interface ReadMessage {
+  partition: number;
+  offset: number;
+  key: string;
+  value: string;
+}
+
+/**
+ * Every message of `topic` as a consumer with `isolation` sees it: a sentinel is appended to each
+ * partition first, and reading ends once every sentinel arrived (so "never seen" means never).
+ * Read by kafkajs as the library's driver patches it (its own aborted-transaction filter lets
+ * records of interleaved aborted transactions through).
+ */
+export async function readTopic(
+  topic: string,
+  partitions: number,
+  isolation: 'read_committed' | 'read_uncommitted' = 'read_committed',
+): Promise<ReadMessage[]> {
+  installKafkajsCodecs();
+  hookAbortedTransactions();
+  const kafka = testKafka();
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: Array.from({ length: partitions }, (_, partition) => ({
+      key: 'sentinel',
+      value: '',
+      partition,
+    })),
+  });
+  await producer.disconnect();
+  const consumer = kafka.consumer({
+    groupId: `read-${topic}-${Date.now()}`,
+    readUncommitted: isolation === 'read_uncommitted',
+    maxWaitTimeInMs: 200,
+  });
+  const messages: ReadMessage[] = [];
+  const ended = new Set<number>();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const key = message.key?.toString() ?? '';
+        if (key === 'sentinel') ended.add(partition);
+        else
+          messages.push({
+            partition,
+            offset: Number(message.offset),
+            key,
+            value: message.value?.toString() ?? '',
+          });
+        if (ended.size === partitions) done();
+      },
+    });
+    await finished;
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
 }

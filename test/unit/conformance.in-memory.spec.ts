@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { describeConsumerClientContract } from '../conformance/consumer-client-contract.js';
 import { inMemoryHarness } from '../conformance/in-memory-harness.js';
+import { describeProducerClientContract } from '../conformance/producer-client-contract.js';
 import { Member } from '../conformance/member.js';
 import { InMemoryClientFactory, InMemoryKafka } from '../support/in-memory-kafka/index.js';
 
 describeConsumerClientContract('in-memory', inMemoryHarness());
+describeProducerClientContract('in-memory', inMemoryHarness());
 
 describe('in-memory driver, beyond the contract', () => {
   const settings = (groupId: string, topics: string[]) => ({

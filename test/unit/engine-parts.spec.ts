@@ -7,6 +7,7 @@ import { jsonDeserializer } from '../../src/consumer/deserializers.js';
 import type { Messages } from '../../src/consumer/messages.js';
 import { KarafkaMonitor } from '../../src/instrumentation/karafka-monitor.js';
 import { DeadLetterDispatcher } from '../../src/processing/dead-letter-dispatcher.js';
+import { PartitionProducers } from '../../src/producer/partition-producers.js';
 import { JobRegistry } from '../../src/processing/job-registry.js';
 import { ListenerStates } from '../../src/processing/listener/listener-states.js';
 import { SubscriptionGroupListener } from '../../src/processing/listener/subscription-group-listener.js';
@@ -166,6 +167,7 @@ describe('subscription group listener without Nest, on the in-memory driver', ()
         monitor: new KarafkaMonitor(),
         deadLetters: new DeadLetterDispatcher({ run: async () => undefined } as never),
         budget: new PrefetchBudget(1024 * 1024),
+        transactions: new PartitionProducers(clients, 'test'),
         onFatal: () => undefined,
       });
     const first = listener();

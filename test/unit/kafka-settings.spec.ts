@@ -92,6 +92,7 @@ describe('librdkafka keys onto kafkajs', () => {
       maxBytesPerPartition: 2_097_152,
       maxBytes: 20_971_520,
       allowAutoTopicCreation: false,
+      readUncommitted: false,
     });
     // librdkafka's request.timeout.ms is the producer's ack timeout.
     expect(requestTimeout).toBe(35_000);
@@ -265,6 +266,60 @@ describe('librdkafka keys onto kafkajs', () => {
         'reconnect.backoff.ms': 500,
       }).field,
     ).toBe("kafka['reconnect.backoff.ms']");
+  });
+
+  it("maps the producer keys with librdkafka's defaults, and isolation.level", () => {
+    const servers = { 'bootstrap.servers': 'localhost:9092' };
+    expect(map(servers).producer).toEqual({
+      idempotent: true,
+      acks: -1,
+      queue: {
+        lingerMs: 5,
+        batchMessages: 10_000,
+        batchBytes: 1_000_000,
+        maxMessages: 100_000,
+        maxBytes: 1024 ** 3,
+      },
+      transactionalId: undefined,
+      transactionTimeout: undefined,
+    });
+    const mapped = map({
+      ...servers,
+      'enable.idempotence': false,
+      acks: '1',
+      'linger.ms': 0,
+      'batch.num.messages': 500,
+      'batch.size': 65_536,
+      'queue.buffering.max.messages': 1_000,
+      'queue.buffering.max.kbytes': 2_048,
+      'isolation.level': 'read_uncommitted',
+    });
+    expect(mapped.producer).toMatchObject({
+      idempotent: false,
+      acks: 1,
+      queue: { lingerMs: 0, batchMessages: 500, batchBytes: 65_536, maxMessages: 1_000, maxBytes: 2_097_152 },
+    });
+    expect(mapped.consumer.readUncommitted).toBe(true);
+    expect(map({ ...servers, 'transactional.id': 'payments-1' }).producer.transactionalId).toBe('payments-1');
+  });
+
+  it('refuses producer settings that cannot work, naming the field and the fix', () => {
+    const servers = { 'bootstrap.servers': 'localhost:9092' };
+    const acks = mapError({ ...servers, acks: '1' });
+    expect(acks.field).toBe("kafka['acks']");
+    expect(acks.message).toContain("set 'enable.idempotence': false");
+    expect(mapError({ ...servers, acks: 'some' }).message).toContain('"some" is not an acks setting');
+    expect(mapError({ ...servers, 'transactional.id': 'x', 'enable.idempotence': false }).field).toBe(
+      "kafka['enable.idempotence']",
+    );
+    expect(mapError({ ...servers, 'batch.num.messages': 0 }).field).toBe("kafka['batch.num.messages']");
+    expect(mapError({ ...servers, 'queue.buffering.max.messages': 1.5 }).field).toBe(
+      "kafka['queue.buffering.max.messages']",
+    );
+    expect(mapError({ ...servers, 'isolation.level': 'serializable' }).field).toBe(
+      "kafka['isolation.level']",
+    );
+    expect(mapError({ ...servers, acks: -1 } as never).message).toContain('must be a string');
   });
 
   it('refuses static membership and cooperative-sticky, naming the clients that support them', () => {

@@ -46,6 +46,14 @@ class RecordingProducer extends FakeProducerClient {
     this.log.push('disconnect');
   }
 
+  /** While `roomAfter` requests are in, room() waits for `release()`. */
+  roomAfter = Infinity;
+  override room(): Promise<void> {
+    if (this.requests.length < this.roomAfter) return Promise.resolve();
+    this.gate ??= new Promise((resolve) => (this.open = resolve));
+    return this.gate;
+  }
+
   release(): void {
     this.held = false;
     this.open?.();
@@ -155,32 +163,22 @@ describe('KarafkaProducer', () => {
     ]);
   });
 
-  it('splits a large produceMany into requests under 512 KiB, in order, per topic', async () => {
+  it('produceMany queues one message after another, each waiting for room in the client queue', async () => {
     const { producer, recorder } = await boot();
-    const payload = { text: 'x'.repeat(200) };
-    await producer.produceMany([
-      ...Array.from({ length: 10_000 }, (_, n) => ({
-        topic: 'big',
-        key: String(n),
-        payload: { n, ...payload },
-      })),
-      { topic: 'small', payload: 'one' },
-    ]);
-    const big = recorder.requests.filter((request) => request.topic === 'staging.big');
-    expect(big.length).toBeGreaterThan(3);
-    for (const request of big) {
-      const bytes = request.messages.reduce(
-        (sum, message) => sum + String(message.value).length + String(message.key).length,
-        0,
-      );
-      expect(bytes).toBeLessThanOrEqual(512 * 1024);
-    }
-    const keys = big.flatMap((request) => request.messages.map((message) => Number(message.key)));
-    expect(keys).toEqual(Array.from({ length: 10_000 }, (_, n) => n));
-    expect(recorder.requests.filter((request) => request.topic === 'staging.small')).toHaveLength(1);
+    recorder.roomAfter = 3;
+    const all = producer.produceMany(Array.from({ length: 10 }, (_, n) => ({ topic: 'big', payload: n })));
+    await waitFor(() => recorder.requests.length === 3, 2_000, 'the first three');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(recorder.requests).toHaveLength(3);
+    recorder.roomAfter = Infinity;
+    recorder.release();
+    await all;
+    expect(recorder.sent.map((sent) => sent.message.value)).toEqual(
+      Array.from({ length: 10 }, (_, n) => String(n)),
+    );
   });
 
-  it('rejects with a ProduceError naming the topic, the partition and what was acknowledged before', async () => {
+  it('rejects with a ProduceError naming the topic, the partition and what of it was acknowledged', async () => {
     const { producer, recorder } = await boot();
     recorder.failOn = (_topic, request) =>
       request === 2 ? new Error('NOT_LEADER_FOR_PARTITION') : undefined;
@@ -195,9 +193,9 @@ describe('KarafkaProducer', () => {
     const error = (await failure.catch((e: unknown) => e)) as ProduceError;
     expect(error.topic).toBe('staging.orders');
     expect(error.partition).toBe(3);
-    expect(error.acknowledged).toBe(recorder.requests[0].messages.length);
-    expect(error.message).toMatch(
-      /^cannot produce to staging\.orders\/3 \(the \d+ messages before were acknowledged\): NOT_LEADER_FOR_PARTITION$/,
+    expect(error.acknowledged).toBe(5_999);
+    expect(error.message).toBe(
+      'cannot produce to staging.orders/3 (5999 other messages of it were acknowledged): NOT_LEADER_FOR_PARTITION',
     );
 
     const circular: Record<string, unknown> = {};
@@ -222,6 +220,13 @@ describe('KarafkaProducer', () => {
     producer.produceAsync({ topic: 'orders', payload: {} });
     await waitFor(() => errors.length === 1, 2_000, 'the error event');
     expect(errors[0].hint).toBe(error.hint);
+  });
+
+  it('transaction() needs transactional.id, and says so', async () => {
+    const { producer } = await boot();
+    await expect(producer.transaction(async () => undefined)).rejects.toThrow(
+      "KarafkaProducer.transaction needs a transactional producer: set kafka['transactional.id']",
+    );
   });
 
   it('produceAsync reports a failure as error.occurred with the topic and partition', async () => {

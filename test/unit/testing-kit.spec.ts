@@ -49,10 +49,23 @@ class RefundsConsumer extends BaseConsumer<{ replayFrom?: number }> {
   }
 }
 
+@Consumer('invoices', { manualOffsetManagement: true })
+class InvoicesConsumer extends BaseConsumer<{ id: string; fail?: boolean }> {
+  async consume(messages: Messages<{ id: string; fail?: boolean }>): Promise<void> {
+    await this.transaction(async (tx) => {
+      for (const message of messages) {
+        await tx.produce({ topic: 'invoices.sent', key: message.payload.id, payload: message.payload });
+        tx.markAsConsumed(message);
+        if (message.payload.fail) throw new Error('the mail server is down');
+      }
+    });
+  }
+}
+
 async function kit() {
   const moduleRef = await Test.createTestingModule({
     imports: [KarafkaModule.forRoot({ kafka: { 'bootstrap.servers': 'unused:9092' }, prefix: 'env.' })],
-    providers: [Audit, PaymentsConsumer, RefundsConsumer],
+    providers: [Audit, PaymentsConsumer, RefundsConsumer, InvoicesConsumer],
   })
     .overrideProvider(KarafkaProducer)
     .useClass(KarafkaTestProducer)
@@ -77,6 +90,41 @@ describe('KarafkaTestKit', () => {
       { id: 'skip-mark' },
       { id: 'c' },
     ]);
+  });
+
+  it('records consumer transactions; their marks count only when they committed', async () => {
+    const { karafka } = await kit();
+    const consumer = await karafka.consumer('invoices');
+    await consumer.consume([{ payload: { id: 'a' } }, { payload: { id: 'b' } }]);
+    await expect(consumer.consume([{ payload: { id: 'c', fail: true } }])).rejects.toThrow('mail server');
+    expect(
+      consumer.transactions.map(({ committed, markedOffsets }) => ({ committed, markedOffsets })),
+    ).toEqual([
+      { committed: true, markedOffsets: [0, 1] },
+      { committed: false, markedOffsets: [2] },
+    ]);
+    expect(consumer.transactions[0].produced.map(({ topic, message }) => [topic, message.key])).toEqual([
+      ['invoices.sent', 'a'],
+      ['invoices.sent', 'b'],
+    ]);
+    expect(consumer.markedOffsets).toEqual([0, 1]);
+  });
+
+  it('KarafkaTestProducer keeps what a committed transaction produced, not an aborted one', async () => {
+    const producer = new KarafkaTestProducer();
+    await producer.transaction(async (tx) =>
+      tx.produceMany([
+        { topic: 'a', payload: 1 },
+        { topic: 'b', payload: 2 },
+      ]),
+    );
+    await expect(
+      producer.transaction(async (tx) => {
+        await tx.produce({ topic: 'a', payload: 'aborted' });
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect(producer.messages.map((message) => message.payload)).toEqual([1, 2]);
   });
 
   it('records pauses and runs revoked() with isRevoked() true', async () => {

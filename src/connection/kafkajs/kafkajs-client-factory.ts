@@ -10,6 +10,7 @@ import type {
   ProducerClientSettings,
 } from '../kafka-client.js';
 import { installKafkajsCodecs } from './compression/index.js';
+import { hookAbortedTransactions } from './kafkajs-aborted-transactions.js';
 import { KafkajsAdminClient } from './kafkajs-admin-client.js';
 import { KafkajsConsumerClient } from './kafkajs-consumer-client.js';
 import { kafkajsLogging, type KafkajsLogging } from './kafkajs-logger.js';
@@ -26,6 +27,8 @@ export class KafkajsClientFactory implements KafkaClientFactory {
   /** `logLevel` is the module's option: how much of kafkajs's own logging reaches Nest's Logger. */
   constructor(tokenProvider?: () => Promise<OAuthToken>, logLevel: KarafkaLogLevel = 'info') {
     installKafkajsCodecs();
+    // After the codecs: their hook reloads the Fetch response modules this one wraps.
+    hookAbortedTransactions();
     this.logging = kafkajsLogging(logLevel);
     if (tokenProvider) this.oauthBearerProvider = async () => ({ value: (await tokenProvider()).token });
   }

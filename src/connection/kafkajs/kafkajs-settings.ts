@@ -6,6 +6,7 @@ import { KarafkaConfigError } from '../../config/karafka-config.error.js';
 import type { KafkaSettingKind, KafkaSettings } from '../kafka-client.js';
 import { COMPRESSION_TYPES, compressionUnavailable } from './compression/index.js';
 import type { KafkajsLogging } from './kafkajs-logger.js';
+import type { ProduceQueueLimits } from './kafkajs-produce-queue.js';
 
 const LIBRDKAFKA_CLIENTS = 'a librdkafka-based client (@confluentinc/kafka-javascript or node-rdkafka)';
 
@@ -50,8 +51,18 @@ export interface KafkajsSettings {
   requestTimeout?: number;
   /** What the producer compresses its record batches with (`compression.type`). */
   compression: CompressionTypes;
+  producer: KafkajsProducerSettings;
   /** kafkajs's `logLevel` and `logCreator`, from the `logLevel` option (added by the client factory). */
   logging: KafkajsLogging;
+}
+
+/** The producer's part: idempotence, acks, its queue (librdkafka's defaults) and transactions. */
+export interface KafkajsProducerSettings {
+  idempotent: boolean;
+  acks: -1 | 0 | 1;
+  queue: ProduceQueueLimits;
+  transactionalId?: string;
+  transactionTimeout?: number;
 }
 
 /** Names a key where the user wrote it, e.g. `kafka['sasl.mechanisms']`. */
@@ -198,6 +209,7 @@ export function toKafkajsSettings(
   // librdkafka's default: a consumer never creates the topics it subscribes to.
   consumer.allowAutoTopicCreation = settings['allow.auto.create.topics'] === true;
   assign(consumer, 'metadataMaxAge', 'topic.metadata.refresh.interval.ms');
+  consumer.readUncommitted = isolationLevel(settings, at) === 'read_uncommitted';
   assign(client, 'requestTimeout', 'socket.timeout.ms');
   assign(client, 'connectionTimeout', 'socket.connection.setup.timeout.ms');
 
@@ -209,6 +221,75 @@ export function toKafkajsSettings(
     consumer,
     requestTimeout: number('request.timeout.ms'),
     compression: compressionType(settings, at),
+    producer: producerSettings(settings, at, number),
+  };
+}
+
+function isolationLevel(settings: KafkaSettings, at: At): string {
+  const level = String(settings['isolation.level'] ?? 'read_committed').toLowerCase();
+  if (level !== 'read_committed' && level !== 'read_uncommitted') {
+    throw new KarafkaConfigError(
+      at('isolation.level'),
+      `"${settings['isolation.level']}" is not an isolation level`,
+      "use 'read_committed' (the default: aborted transactions are never seen) or 'read_uncommitted'",
+    );
+  }
+  return level;
+}
+
+const ACKS: Record<string, -1 | 0 | 1> = { all: -1, '-1': -1, '1': 1, '0': 0 };
+
+function producerSettings(
+  settings: KafkaSettings,
+  at: At,
+  number: (key: string) => number | undefined,
+): KafkajsProducerSettings {
+  const idempotent = settings['enable.idempotence'] !== false;
+  const acks = ACKS[String(settings.acks ?? 'all').toLowerCase()];
+  if (acks === undefined) {
+    throw new KarafkaConfigError(
+      at('acks'),
+      `"${settings.acks}" is not an acks setting`,
+      "use 'all', '1' or '0'",
+    );
+  }
+  if (idempotent && acks !== -1) {
+    throw new KarafkaConfigError(
+      at('acks'),
+      `is '${settings.acks}', but the idempotent producer (enable.idempotence, on by default) needs acks 'all'`,
+      "remove acks, or set 'enable.idempotence': false",
+    );
+  }
+  const transactionalId = settings['transactional.id'] as string | undefined;
+  if (transactionalId !== undefined && !idempotent) {
+    throw new KarafkaConfigError(
+      at('enable.idempotence'),
+      'is false, but transactions (transactional.id) need the idempotent producer',
+      "remove 'enable.idempotence': false, or remove transactional.id",
+    );
+  }
+  const atLeastOne = (key: string, fallback: number) => {
+    const value = number(key) ?? fallback;
+    if (!Number.isInteger(value) || value < 1)
+      throw new KarafkaConfigError(
+        at(key),
+        `must be a whole number of at least 1, got ${value}`,
+        `e.g. ${fallback}`,
+      );
+    return value;
+  };
+  return {
+    idempotent,
+    acks,
+    queue: {
+      lingerMs: number('linger.ms') ?? 5,
+      batchMessages: atLeastOne('batch.num.messages', 10_000),
+      batchBytes: atLeastOne('batch.size', 1_000_000),
+      maxMessages: atLeastOne('queue.buffering.max.messages', 100_000),
+      maxBytes: atLeastOne('queue.buffering.max.kbytes', 1_048_576) * 1024,
+    },
+    transactionalId,
+    transactionTimeout: number('transaction.timeout.ms'),
   };
 }
 

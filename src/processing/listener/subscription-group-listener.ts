@@ -12,6 +12,7 @@ import type { Route, SubscriptionGroup } from '../../routing/route.js';
 import type { DeadLetterDispatcher } from '../dead-letter-dispatcher.js';
 import type { JobRegistry } from '../job-registry.js';
 import { OffsetCommitter } from '../offset-committer.js';
+import type { PartitionProducers } from '../../producer/partition-producers.js';
 import { PartitionExecutor } from '../partition/partition-executor.js';
 import type { PrefetchBudget } from '../prefetch-budget.js';
 import type { WorkerPool } from '../worker-pool.js';
@@ -29,6 +30,7 @@ export interface ListenerDependencies {
   monitor: KarafkaMonitor;
   deadLetters: DeadLetterDispatcher;
   budget: PrefetchBudget;
+  transactions: PartitionProducers;
   /** Called once when the client died for good. */
   onFatal(error: KafkaClientError): void;
 }
@@ -237,6 +239,8 @@ export class SubscriptionGroupListener {
         deadLetters: this.deps.deadLetters,
         budget: this.deps.budget,
         logger: this.logger,
+        naming: this.deps.options,
+        transactionalProducer: (tp) => this.deps.transactions.forPartition(route.kafka, route.groupId, tp),
       },
       partition,
       predecessor,

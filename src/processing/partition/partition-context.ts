@@ -1,5 +1,8 @@
+import type { TopicPartition } from '../../connection/kafka-client.js';
 import type { ConsumerContext } from '../../consumer/base-consumer.js';
 import type { Message } from '../../consumer/message.js';
+import type { ConsumerTransaction } from '../../producer/karafka-transaction.js';
+import type { PartitionTransactions } from './partition-transactions.js';
 
 /** A pause or seek the consumer asked for; inside `consume()` it waits until the job ends. */
 export type ConsumerRequest =
@@ -20,16 +23,21 @@ export interface ContextOwner {
  * of the batch is not processed twice.
  */
 export class PartitionContext implements ConsumerContext {
+  readonly topic: string;
+  readonly partition: number;
   attempt = 1;
   private inConsume = false;
   private request?: ConsumerRequest;
 
   constructor(
-    readonly topic: string,
-    readonly partition: number,
+    { topic, partition }: TopicPartition,
     readonly groupId: string,
     private readonly owner: ContextOwner,
-  ) {}
+    private readonly transactions: Pick<PartitionTransactions, 'run'>,
+  ) {
+    this.topic = topic;
+    this.partition = partition;
+  }
 
   /** A consume job starts. */
   begin(attempt: number): void {
@@ -69,6 +77,10 @@ export class PartitionContext implements ConsumerContext {
 
   isRevoked(): boolean {
     return this.owner.isRevoked();
+  }
+
+  transaction<T>(work: (tx: ConsumerTransaction) => Promise<T>): Promise<T> {
+    return this.transactions.run(work);
   }
 
   private ask(request: ConsumerRequest): void {

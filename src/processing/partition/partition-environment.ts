@@ -1,5 +1,7 @@
 import type { Logger } from '@nestjs/common';
-import type { ConsumerClient } from '../../connection/kafka-client.js';
+import type { ConsumerClient, ProducerClient, TopicPartition } from '../../connection/kafka-client.js';
+import type { LazyConnection } from '../../connection/lazy-connection.js';
+import type { NamingOptions } from '../../config/cluster-names.js';
 import type { KarafkaMonitor } from '../../instrumentation/karafka-monitor.js';
 import type { Route } from '../../routing/route.js';
 import type { DeadLetterDispatcher } from '../dead-letter-dispatcher.js';
@@ -20,4 +22,8 @@ export interface PartitionEnvironment {
   deadLetters: DeadLetterDispatcher;
   budget: PrefetchBudget;
   logger: Logger;
+  /** Topic naming of what consumer transactions produce. */
+  naming: NamingOptions;
+  /** The partition's own transactional producer, for consumer transactions; not connected yet. */
+  transactionalProducer(partition: TopicPartition): LazyConnection<ProducerClient>;
 }

@@ -7,6 +7,7 @@ import { PartitionContext, type ConsumerRequest, type ContextOwner } from './par
 import type { PartitionEnvironment } from './partition-environment.js';
 import { PartitionJobs } from './partition-jobs.js';
 import { PartitionPosition } from './partition-position.js';
+import { PartitionTransactions } from './partition-transactions.js';
 import { PauseTracker } from './pause-tracker.js';
 import { PrefetchBuffer } from './prefetch-buffer.js';
 import { RetryCounter } from './retry-counter.js';
@@ -28,6 +29,7 @@ export class PartitionExecutor implements ContextOwner {
   private readonly retries = new RetryCounter();
   private readonly consumer: ConsumerInstance;
   private readonly position = new PartitionPosition();
+  private readonly transactions: PartitionTransactions;
   private running?: Promise<void>;
   private scheduled = false;
   private suspended = false;
@@ -42,7 +44,8 @@ export class PartitionExecutor implements ContextOwner {
   ) {
     this.topic = partition.topic;
     this.partition = partition.partition;
-    this.context = new PartitionContext(this.topic, this.partition, env.route.groupId, this);
+    this.transactions = new PartitionTransactions(env, partition, this.position, () => this.isRevoked());
+    this.context = new PartitionContext(partition, env.route.groupId, this, this.transactions);
     this.jobs = new PartitionJobs(env, partition);
     this.consumer = new ConsumerInstance(env.route, this.context, this.jobs);
     const position = [{ topic: this.topic, partition: this.partition }];
@@ -132,13 +135,14 @@ export class PartitionExecutor implements ContextOwner {
     await this.consumer.hook('revoked');
   }
 
-  /** Takes no more work (quiet, stop or retire) and waits for the job in flight. */
+  /** Takes no more work (quiet, stop or retire), waits for the job in flight, closes its transactional producer. */
   async settle(): Promise<void> {
     this.closed = true;
     if (!this.retired) this.pauses.set('closed', true);
     this.backoff.cancel();
     this.buffer.close();
     await this.running;
+    await this.transactions.close();
   }
 
   /** Runs `shutdown()` on the consumer instance, when this partition ever received messages. */

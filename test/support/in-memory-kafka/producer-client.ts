@@ -10,6 +10,7 @@ import type { InMemoryKafka } from './cluster.js';
 export class InMemoryProducerClient implements ProducerClient {
   readonly sent: { topic: string; messages: ProducedMessage[] }[] = [];
   private connected = false;
+  private sending = 0;
 
   constructor(
     private readonly kafka: InMemoryKafka,
@@ -32,6 +33,22 @@ export class InMemoryProducerClient implements ProducerClient {
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.kafka.send(topic, messages);
     this.sent.push({ topic, messages });
+  }
+
+  async produce(topic: string, message: ProducedMessage): Promise<void> {
+    this.sending++;
+    try {
+      await this.send(topic, [message]);
+    } finally {
+      this.sending--;
+    }
+  }
+
+  async room(): Promise<void> {}
+
+  /** Sends take one turn of the event loop. */
+  async flush(): Promise<void> {
+    while (this.sending > 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   async disconnect(): Promise<void> {

@@ -1,7 +1,8 @@
 // The Apache Kafka Java client, as an outside producer and consumer for the integration tests.
 // Run from source with the harness jars: java -cp "<libs>/*" JavaClient.java produce|consume ...
 //   produce <brokers> <count> <topic>=<compression.type>...  writes {"n":0} .. {"n":count-1} to each, keyed n
-//   consume <brokers> <topic> <count> <timeoutMs>          reads from the start; prints the sorted n's
+//   consume <brokers> <topic> <count> <timeoutMs> [isolation.level]
+//                                                           reads from the start; prints how many records and distinct n's
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,10 +26,11 @@ public class JavaClient {
         String[] target = args[i].split("=", 2);
         produce(args[1], target[0], target[1], Integer.parseInt(args[2]));
       }
-    } else if (args.length == 5 && args[0].equals("consume")) {
-      consume(args[1], args[2], Integer.parseInt(args[3]), Long.parseLong(args[4]));
+    } else if ((args.length == 5 || args.length == 6) && args[0].equals("consume")) {
+      String isolation = args.length == 6 ? args[5] : "read_uncommitted";
+      consume(args[1], args[2], Integer.parseInt(args[3]), Long.parseLong(args[4]), isolation);
     } else {
-      System.err.println("usage: produce <brokers> <count> <topic>=<compression.type>... | consume <brokers> <topic> <count> <timeoutMs>");
+      System.err.println("usage: produce <brokers> <count> <topic>=<compression.type>... | consume <brokers> <topic> <count> <timeoutMs> [isolation.level]");
       System.exit(2);
     }
   }
@@ -51,9 +53,10 @@ public class JavaClient {
     System.out.println("produced " + count + " to " + topic + " with " + compression);
   }
 
-  static void consume(String brokers, String topic, int count, long timeoutMs) {
+  static void consume(String brokers, String topic, int count, long timeoutMs, String isolation) {
     Properties props = new Properties();
     props.put("bootstrap.servers", brokers);
+    props.put("isolation.level", isolation);
     props.put("enable.auto.commit", "false");
     props.put("key.deserializer", StringDeserializer.class.getName());
     props.put("value.deserializer", StringDeserializer.class.getName());
