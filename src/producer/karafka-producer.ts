@@ -4,6 +4,7 @@ import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { describeClientError } from '../connection/kafkajs/kafkajs-errors.js';
 import { KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { clusterTopicName, type NamingOptions } from '../config/cluster-names.js';
+import { tracedSend } from '../telemetry/producer-tracing.js';
 import { ProducerConnection } from './producer-connection.js';
 
 /** Bytes per produce request: well under the broker's default `message.max.bytes` (1 MiB per record batch). */
@@ -114,9 +115,18 @@ export class KarafkaProducer {
 
   /**
    * Produces many messages; resolves when the broker acknowledged all of them. They are sent per
-   * topic, in order, in requests the broker accepts however many there are.
+   * topic, in order, in requests the broker accepts however many there are. With an
+   * OpenTelemetry SDK, in a `send {topic}` span whose context the messages carry in their headers.
    */
-  async produceMany(messages: ProduceMessage[]): Promise<void> {
+  produceMany(messages: ProduceMessage[]): Promise<void> {
+    return tracedSend(
+      messages,
+      (message) => clusterTopicName(this.options, message.topic),
+      (traced) => this.sendMany(traced),
+    );
+  }
+
+  private async sendMany(messages: ProduceMessage[]): Promise<void> {
     const requests = new Map<string, { messages: ProducedMessage[]; bytes: number }[]>();
     for (const message of messages) {
       const topic = clusterTopicName(this.options, message.topic);

@@ -1,0 +1,46 @@
+import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
+import { subscribeFigures } from './consumer-figures.js';
+import { ConsumerLag } from './consumer-lag.js';
+import { ConsumerMetrics } from './consumer-metrics.js';
+import { ConsumerTracing } from './consumer-tracing.js';
+import { messagingNaming } from './messaging-attributes.js';
+import { openTelemetryApi } from './opentelemetry-api.js';
+
+/**
+ * OpenTelemetry for the engine, on when `@opentelemetry/api` is installed: spans around consumer
+ * jobs and the consumer's metrics, through the app's global tracer and meter providers. Without an
+ * SDK registered they are the API's no-ops; register it before the Nest app is created (the
+ * meter is got at module init).
+ */
+@Injectable()
+export class KarafkaTelemetry implements OnModuleInit, OnApplicationShutdown {
+  private closers: (() => void)[] = [];
+
+  constructor(
+    private readonly monitor: KarafkaMonitor,
+    private readonly lag: ConsumerLag,
+  ) {}
+
+  onModuleInit(): void {
+    const api = openTelemetryApi();
+    if (!api) return;
+    const tracing = new ConsumerTracing(api, messagingNaming(), this.monitor);
+    this.monitor.wrapJobs(tracing.wrap);
+    const metrics = new ConsumerMetrics(api, this.lag);
+    const untrack = this.lag.track();
+    const unsubscribe = subscribeFigures(this.monitor, metrics);
+    this.closers = [
+      () => this.monitor.wrapJobs(undefined),
+      () => tracing.close(),
+      unsubscribe,
+      () => metrics.close(),
+      untrack,
+    ];
+  }
+
+  /** After the engine stopped (it stops before application shutdown), so its last jobs are traced. */
+  onApplicationShutdown(): void {
+    for (const close of this.closers.splice(0)) close();
+  }
+}
