@@ -49,7 +49,8 @@ export class KarafkaPrometheus implements OnApplicationShutdown {
     const client = loadPromClient();
     const registry = (options.registry as Registry | undefined) ?? client.register;
     this.registry = registry;
-    this.close = [subscribeFigures(monitor, new PrometheusMetrics(client, registry, lag)), lag.track()];
+    const metrics = new PrometheusMetrics(client, registry, lag);
+    this.close = [subscribeFigures(monitor, metrics), lag.track(), () => metrics.close()];
   }
 
   /** The Prometheus text format of the registry. */

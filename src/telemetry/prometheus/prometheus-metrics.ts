@@ -24,39 +24,46 @@ export class PrometheusMetrics implements FigureSink {
   private readonly errors: PromClient.Counter<'type'>;
   private readonly retries: PromClient.Counter<(typeof PARTITION_LABELS)[number]>;
   private readonly deadLetters: PromClient.Counter<'consumergroup' | 'topic' | 'dead_letter_topic'>;
+  private readonly names: string[] = [];
 
-  constructor(client: PromClientModule, registry: PromClient.Registry, lag: ConsumerLag) {
+  constructor(
+    client: PromClientModule,
+    private readonly registry: PromClient.Registry,
+    lag: ConsumerLag,
+  ) {
     const registers = [registry];
+    const spec = <L extends string>(name: string, help: string, labelNames: readonly L[]) => {
+      // One app's figures per registry: a later module (an app built again in tests) takes the names over.
+      registry.removeSingleMetric(name);
+      this.names.push(name);
+      return { name, help, labelNames, registers };
+    };
     this.consumedMessages = new client.Counter({
-      name: 'karafka_consumer_messages_total',
-      help: 'Messages consume() processed',
-      labelNames: PARTITION_LABELS,
-      registers,
+      ...spec('karafka_consumer_messages_total', 'Messages consume() processed', PARTITION_LABELS),
     });
     this.duration = new client.Histogram({
-      name: 'karafka_consumer_process_duration_seconds',
-      help: 'Duration of consume() on a batch',
-      labelNames: ['consumergroup', 'topic'],
+      ...spec('karafka_consumer_process_duration_seconds', 'Duration of consume() on a batch', [
+        'consumergroup',
+        'topic',
+      ]),
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
     });
     this.errors = new client.Counter({
-      name: 'karafka_errors_total',
-      help: "Errors the engine reported (error.occurred), by Karafka's error type",
-      labelNames: ['type'],
-      registers,
+      ...spec(
+        'karafka_errors_total',
+        "Errors the engine reported (error.occurred), by Karafka's error type",
+        ['type'],
+      ),
     });
     this.retries = new client.Counter({
-      name: 'karafka_consumer_retries_total',
-      help: 'Batches tried again after an error',
-      labelNames: PARTITION_LABELS,
-      registers,
+      ...spec('karafka_consumer_retries_total', 'Batches tried again after an error', PARTITION_LABELS),
     });
     this.deadLetters = new client.Counter({
-      name: 'karafka_dead_letter_messages_total',
-      help: 'Messages sent to a dead letter queue',
-      labelNames: ['consumergroup', 'topic', 'dead_letter_topic'],
-      registers,
+      ...spec('karafka_dead_letter_messages_total', 'Messages sent to a dead letter queue', [
+        'consumergroup',
+        'topic',
+        'dead_letter_topic',
+      ]),
     });
     const lagGauge = <L extends string>(
       name: string,
@@ -65,10 +72,7 @@ export class PrometheusMetrics implements FigureSink {
       fill: (gauge: PromClient.Gauge<L>, figures: ConsumerLagFigure[]) => void,
     ) =>
       new client.Gauge<L>({
-        name,
-        help,
-        labelNames,
-        registers,
+        ...spec(name, help, labelNames),
         async collect() {
           const figures = await lag.read();
           this.reset();
@@ -123,6 +127,11 @@ export class PrometheusMetrics implements FigureSink {
           if (figure.timeLagSeconds !== undefined) gauge.set(labels(figure), figure.timeLagSeconds);
       },
     );
+  }
+
+  /** Takes the figures out of the registry: another app in this process may register them again. */
+  close(): void {
+    for (const name of this.names) this.registry.removeSingleMetric(name);
   }
 
   consumed(event: JobDoneEvent): void {
