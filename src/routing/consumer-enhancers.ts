@@ -58,8 +58,8 @@ function declares(target: object, key: string): boolean {
  * For a consumer class that declares guards, interceptors, filters or pipes (on the class or on
  * `consume`): a function that wraps one instance's `consume` in them, the way Nest wraps a
  * microservice handler. Undefined for a class that declares none: its `consume` is called as it
- * is, at no cost. App-wide enhancers then apply too, except exception filters, which apply when
- * the consumer declares its own (app-wide filters are written for HTTP).
+ * is, at no cost. App-wide enhancers then apply too; exception filters (app-wide ones are
+ * written for HTTP) only when the consumer declares one of its own.
  */
 export function consumerEnhancers(
   metatype: Type,
