@@ -35,7 +35,7 @@ export class ConsumerLag {
   private readonly lastTimestamps = new Map<string, number>();
   private tracking?: () => void;
   private sinks = 0;
-  private last?: { at: number; figures: Promise<ConsumerLagFigure[]> };
+  private last?: { at: number; figures: Promise<ConsumerLagFigure[]>; settled: boolean };
   private failing = false;
 
   constructor(
@@ -61,20 +61,24 @@ export class ConsumerLag {
   /** The figures, or none when the broker cannot be asked (logged once until it answers again). */
   read(): Promise<ConsumerLagFigure[]> {
     const now = Date.now();
-    if (this.last && now - this.last.at < REUSE_MS) return this.last.figures;
-    const figures = this.load(now).then(
-      (read) => {
-        this.failing = false;
-        return read;
-      },
-      (error: Error) => {
-        if (!this.failing) this.logger.warn(`consumer lag is not available: ${error.message}`);
-        this.failing = true;
-        return [];
-      },
-    );
-    this.last = { at: now, figures };
-    return figures;
+    // A read still in flight is shared too: a broker that does not answer gets one question at a time.
+    if (this.last && (!this.last.settled || now - this.last.at < REUSE_MS)) return this.last.figures;
+    const last = { at: now, settled: false, figures: Promise.resolve<ConsumerLagFigure[]>([]) };
+    last.figures = this.load(now)
+      .then(
+        (read) => {
+          this.failing = false;
+          return read;
+        },
+        (error: Error) => {
+          if (!this.failing) this.logger.warn(`consumer lag is not available: ${error.message}`);
+          this.failing = true;
+          return [];
+        },
+      )
+      .finally(() => (last.settled = true));
+    this.last = last;
+    return last.figures;
   }
 
   private async load(now: number): Promise<ConsumerLagFigure[]> {

@@ -1,8 +1,16 @@
-import type { BatchObservableCallback, Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
+import type {
+  Attributes,
+  BatchObservableCallback,
+  Counter,
+  Histogram,
+  Meter,
+  ObservableGauge,
+} from '@opentelemetry/api';
 import type {
   DeadLetterEvent,
   ErrorEvent,
   JobDoneEvent,
+  PartitionEvent,
   RetryEvent,
 } from '../instrumentation/karafka-events.js';
 import type { FigureSink } from './consumer-figures.js';
@@ -28,6 +36,7 @@ export class ConsumerMetrics implements FigureSink {
   private readonly deadLetters: Counter;
   private readonly lagGauges: ObservableGauge[];
   private readonly observeLag: BatchObservableCallback;
+  private readonly attributes = new Map<string, Attributes>();
 
   constructor(api: OtelApi, lag: ConsumerLag) {
     const meter = (this.meter = api.metrics.getMeter(INSTRUMENTATION_SCOPE));
@@ -81,52 +90,40 @@ export class ConsumerMetrics implements FigureSink {
   }
 
   consumed(event: JobDoneEvent): void {
-    const attributes = metricAttributes({
-      operation: 'process',
-      topic: event.topic,
-      partition: event.partition,
-      groupId: event.groupId,
-    });
+    const attributes = this.partitionAttributes(event);
     this.duration.record(event.durationMs / 1000, attributes);
     this.consumedMessages.add(event.size ?? 0, attributes);
   }
 
   failed(event: ErrorEvent): void {
     this.errors.add(1, {
-      ...(event.topic === undefined
+      ...(event.topic === undefined || event.groupId === undefined || event.partition === undefined
         ? { 'messaging.system': 'kafka' }
-        : metricAttributes({
-            operation: 'process',
-            topic: event.topic,
-            partition: event.partition,
-            groupId: event.groupId,
-          })),
+        : this.partitionAttributes(event as PartitionEvent)),
       'error.type': event.error.name,
       'karafka.error.type': event.type,
     });
   }
 
   retried(event: RetryEvent): void {
-    this.retries.add(
-      1,
-      metricAttributes({
-        operation: 'process',
-        topic: event.topic,
-        partition: event.partition,
-        groupId: event.groupId,
-      }),
-    );
+    this.retries.add(1, this.partitionAttributes(event));
   }
 
   deadLettered(event: DeadLetterEvent): void {
     this.deadLetters.add(1, {
-      ...metricAttributes({
-        operation: 'process',
-        topic: event.topic,
-        partition: event.partition,
-        groupId: event.groupId,
-      }),
+      ...this.partitionAttributes(event),
       'karafka.dead_letter_topic': event.deadLetterTopic,
     });
+  }
+
+  /** A partition's attributes, built once: they are recorded once per batch. */
+  private partitionAttributes({ groupId, topic, partition }: PartitionEvent): Attributes {
+    const key = `${groupId}\u0000${topic}\u0000${partition}`;
+    let attributes = this.attributes.get(key);
+    if (!attributes) {
+      attributes = metricAttributes({ operation: 'process', topic, partition, groupId });
+      this.attributes.set(key, attributes);
+    }
+    return attributes;
   }
 }

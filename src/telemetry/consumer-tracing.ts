@@ -85,6 +85,8 @@ export class ConsumerTracing {
     run: () => Promise<T>,
   ): Promise<T> => {
     const { api } = this;
+    // Links are given at the start, where samplers see them (and every SDK version takes them).
+    const links = messages ? this.producerLinks(messages) : undefined;
     const span = this.tracer.startSpan(
       `${job === 'consume' ? 'process' : job} ${event.topic}`,
       {
@@ -101,6 +103,7 @@ export class ConsumerTracing {
           'karafka.job': job,
           'karafka.consumer.class': event.consumerClass,
         },
+        links,
       },
       // A root: the engine's fetch loop carries no request's context; messages are linked.
       api.ROOT_CONTEXT,
@@ -112,7 +115,6 @@ export class ConsumerTracing {
         'karafka.batch.last_offset': messages[messages.length - 1].offset,
       });
       if (attempt > 1) span.addEvent('consumer.consuming.retry', { 'karafka.attempt': attempt });
-      span.addLinks(this.producerLinks(messages));
     }
     const key = partitionKey(event);
     this.active.set(key, span);
@@ -124,13 +126,20 @@ export class ConsumerTracing {
     }
   };
 
-  /** One link per message that carries a valid producer context (W3C `traceparent`). */
+  /**
+   * One link per message that carries a valid producer context (W3C `traceparent` with the usual
+   * propagator). Only messages holding one of the propagator's headers are parsed: none without
+   * a propagator registered.
+   */
   private producerLinks(messages: readonly RawMessage[]): Link[] {
     const { api } = this;
     const links: Link[] = [];
+    const fields = api.propagation.fields();
+    if (fields.length === 0) return links;
     for (const message of messages) {
-      if (!message.headers) continue;
-      const extracted: Context = api.propagation.extract(api.ROOT_CONTEXT, message.headers, headerGetter);
+      const { headers } = message;
+      if (!headers || !fields.some((field) => headers[field] !== undefined)) continue;
+      const extracted: Context = api.propagation.extract(api.ROOT_CONTEXT, headers, headerGetter);
       const context = api.trace.getSpanContext(extracted);
       if (context && api.isSpanContextValid(context)) {
         links.push({ context, attributes: { 'messaging.kafka.offset': message.offset } });

@@ -15,7 +15,8 @@ import {
   type NestInterceptor,
   type PipeTransform,
 } from '@nestjs/common';
-import { tap, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { tap } from 'rxjs/operators';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   BaseConsumer,
@@ -94,68 +95,72 @@ afterEach(async () => {
 });
 
 describe('Nest enhancers on consumers, against a real broker', () => {
-  it('runs an interceptor around each batch and a guard before it; a refused batch goes down the retry/DLQ path', async () => {
-    const topic = uniqueName('guarded');
-    const dlq = `${topic}.dlq`;
-    await createTopic(topic, 1);
-    @Consumer(topic, {
-      maxMessages: 1,
-      deadLetterQueue: { topic: dlq, maxRetries: 1 },
-      pause: { timeout: 100 },
-    })
-    @UseInterceptors(AroundBatch)
-    class GuardedConsumer extends BaseConsumer<{ n: number }> {
-      constructor(private readonly journal: Journal) {
-        super();
-      }
+  it(
+    'runs an interceptor around each batch and a guard before it; a refused batch goes down the retry/DLQ path',
+    { tags: ['smoke'] },
+    async () => {
+      const topic = uniqueName('guarded');
+      const dlq = `${topic}.dlq`;
+      await createTopic(topic, 1);
+      @Consumer(topic, {
+        maxMessages: 1,
+        deadLetterQueue: { topic: dlq, maxRetries: 1 },
+        pause: { timeout: 100 },
+      })
+      @UseInterceptors(AroundBatch)
+      class GuardedConsumer extends BaseConsumer<{ n: number }> {
+        constructor(private readonly journal: Journal) {
+          super();
+        }
 
-      @UseGuards(NoThirteen)
-      consume(messages: Messages<{ n: number }>): void {
-        this.journal.consumed.push(...messages.payloads().map((p) => p.n));
+        @UseGuards(NoThirteen)
+        consume(messages: Messages<{ n: number }>): void {
+          this.journal.consumed.push(...messages.payloads().map((p) => p.n));
+        }
       }
-    }
-    const groupId = uniqueName('guarded-group');
-    const { app } = await createKarafkaApp({ groupId, declareTopics: true }, [
-      Journal,
-      AroundBatch,
-      NoThirteen,
-      GuardedConsumer,
-    ]);
-    apps.push(app);
-    await app.init();
-    const journal = app.get(Journal);
-    await produceNumbered(topic, 10, 1, 10); // n = 10..19; 13 is at offset 3
-    await waitFor(
-      async () => (await committedOffsets(groupId, topic)).get(0) === 10,
-      30_000,
-      'all 10 committed',
-    );
-
-    // 13 never reached consume(); it went to the DLQ after its retry, and the rest was consumed.
-    // One message a batch: the guard refuses exactly the batch of 13.
-    expect(journal.consumed).toEqual([10, 11, 12, 14, 15, 16, 17, 18, 19]);
-    const dead = await app.get(KarafkaAdmin).readTopic(dlq, 0, 10, 0);
-    expect(dead.map((message) => (message.payload as { n: number }).n)).toEqual([13]);
-    expect(journal.entries.filter((entry) => entry.includes('refused'))).toEqual([
-      'guard attempt 1 refused',
-      'guard attempt 2 refused',
-    ]);
-    // A refused batch never reaches the interceptor; an allowed one is wrapped by it, before and after.
-    const wrapped = journal.entries.filter(
-      (entry) => entry.startsWith('before') || entry.startsWith('after'),
-    );
-    expect(wrapped.length).toBeGreaterThan(0);
-    for (let i = 0; i < wrapped.length; i += 2) {
-      expect(wrapped[i]).toMatch(
-        new RegExp(`^before ${KAFKA_CONTEXT_TYPE} GuardedConsumer\\.consume guarded/0 \\[`),
+      const groupId = uniqueName('guarded-group');
+      const { app } = await createKarafkaApp({ groupId, declareTopics: true }, [
+        Journal,
+        AroundBatch,
+        NoThirteen,
+        GuardedConsumer,
+      ]);
+      apps.push(app);
+      await app.init();
+      const journal = app.get(Journal);
+      await produceNumbered(topic, 10, 1, 10); // n = 10..19; 13 is at offset 3
+      await waitFor(
+        async () => (await committedOffsets(groupId, topic)).get(0) === 10,
+        30_000,
+        'all 10 committed',
       );
-      expect(wrapped[i + 1]).toBe(wrapped[i].replace('before', 'after'));
-    }
-    const seenByInterceptor = wrapped
-      .filter((entry) => entry.startsWith('before'))
-      .flatMap((entry) => JSON.parse(entry.slice(entry.indexOf('['))) as number[]);
-    expect(seenByInterceptor).toEqual([10, 11, 12, 14, 15, 16, 17, 18, 19]);
-  });
+
+      // 13 never reached consume(); it went to the DLQ after its retry, and the rest was consumed.
+      // One message a batch: the guard refuses exactly the batch of 13.
+      expect(journal.consumed).toEqual([10, 11, 12, 14, 15, 16, 17, 18, 19]);
+      const dead = await app.get(KarafkaAdmin).readTopic(dlq, 0, 10, 0);
+      expect(dead.map((message) => (message.payload as { n: number }).n)).toEqual([13]);
+      expect(journal.entries.filter((entry) => entry.includes('refused'))).toEqual([
+        'guard attempt 1 refused',
+        'guard attempt 2 refused',
+      ]);
+      // A refused batch never reaches the interceptor; an allowed one is wrapped by it, before and after.
+      const wrapped = journal.entries.filter(
+        (entry) => entry.startsWith('before') || entry.startsWith('after'),
+      );
+      expect(wrapped.length).toBeGreaterThan(0);
+      for (let i = 0; i < wrapped.length; i += 2) {
+        expect(wrapped[i]).toMatch(
+          new RegExp(`^before ${KAFKA_CONTEXT_TYPE} GuardedConsumer\\.consume guarded/0 \\[`),
+        );
+        expect(wrapped[i + 1]).toBe(wrapped[i].replace('before', 'after'));
+      }
+      const seenByInterceptor = wrapped
+        .filter((entry) => entry.startsWith('before'))
+        .flatMap((entry) => JSON.parse(entry.slice(entry.indexOf('['))) as number[]);
+      expect(seenByInterceptor).toEqual([10, 11, 12, 14, 15, 16, 17, 18, 19]);
+    },
+  );
 
   it('applies @UsePipes to the batch and lets an @UseFilters filter handle an error', async () => {
     const topic = uniqueName('piped');

@@ -46,62 +46,66 @@ class Seen {
 }
 
 describe('OpenTelemetry tracing against a real broker', () => {
-  it('links the process span to the send span of KarafkaProducer; a span started in consume() is its child', async () => {
-    const topic = uniqueName('traced');
-    await createTopic(topic, 1);
-    @Consumer(topic)
-    class TracedConsumer extends BaseConsumer {
-      constructor(private readonly seen: Seen) {
-        super();
-      }
+  it(
+    'links the process span to the send span of KarafkaProducer; a span started in consume() is its child',
+    { tags: ['smoke'] },
+    async () => {
+      const topic = uniqueName('traced');
+      await createTopic(topic, 1);
+      @Consumer(topic)
+      class TracedConsumer extends BaseConsumer {
+        constructor(private readonly seen: Seen) {
+          super();
+        }
 
-      consume(messages: Messages): void {
-        const span = trace.getTracer('test').startSpan('inside consume');
-        span.end();
-        this.seen.batches.push({
-          topic,
-          offsets: messages.map((m) => m.offset),
-          childOf: span.spanContext().traceId,
-        });
+        consume(messages: Messages): void {
+          const span = trace.getTracer('test').startSpan('inside consume');
+          span.end();
+          this.seen.batches.push({
+            topic,
+            offsets: messages.map((m) => m.offset),
+            childOf: span.spanContext().traceId,
+          });
+        }
       }
-    }
-    const seen = new Seen();
-    const groupId = uniqueName('traced-group');
-    const app = await start({ groupId }, [TracedConsumer], [{ provide: Seen, useValue: seen }]);
-    await app.get(KarafkaProducer).produce({ topic, key: 'k', payload: { hello: 'world' } });
-    await waitFor(() => seen.messages === 1, 30_000, 'the message');
-    await waitFor(() => telemetry.finished((s) => s.name === `process ${topic}`).length === 1);
+      const seen = new Seen();
+      const groupId = uniqueName('traced-group');
+      const app = await start({ groupId }, [TracedConsumer], [{ provide: Seen, useValue: seen }]);
+      await app.get(KarafkaProducer).produce({ topic, key: 'k', payload: { hello: 'world' } });
+      await waitFor(() => seen.messages === 1, 30_000, 'the message');
+      await waitFor(() => telemetry.finished((s) => s.name === `process ${topic}`).length === 1);
 
-    const [send] = telemetry.finished((s) => s.name === `send ${topic}`);
-    const [process] = telemetry.finished((s) => s.name === `process ${topic}`);
-    const [inside] = telemetry.finished(
-      (s) => s.name === 'inside consume' && s.spanContext().traceId === process.spanContext().traceId,
-    );
-    expect(send.kind).toBe(SpanKind.PRODUCER);
-    expect(send.attributes).toMatchObject({
-      'messaging.system': 'kafka',
-      'messaging.operation.type': 'send',
-      'messaging.operation.name': 'send',
-      'messaging.destination.name': topic,
-    });
-    expect(process.kind).toBe(SpanKind.CONSUMER);
-    expect(process.attributes).toMatchObject({
-      'messaging.system': 'kafka',
-      'messaging.operation.type': 'process',
-      'messaging.operation.name': 'process',
-      'messaging.destination.name': topic,
-      'messaging.destination.partition.id': '0',
-      'messaging.consumer.group.name': groupId,
-      'messaging.kafka.offset': 0,
-      'karafka.attempt': 1,
-    });
-    expect(process.attributes).not.toHaveProperty('messaging.operation');
-    expect(process.links.map((link) => link.context.spanId)).toEqual([send.spanContext().spanId]);
-    expect(process.links[0].context.traceId).toBe(send.spanContext().traceId);
-    expect(process.parentSpanContext).toBeUndefined();
-    expect(inside.parentSpanContext?.spanId).toBe(process.spanContext().spanId);
-    expect(process.status.code).toBe(SpanStatusCode.UNSET);
-  });
+      const [send] = telemetry.finished((s) => s.name === `send ${topic}`);
+      const [process] = telemetry.finished((s) => s.name === `process ${topic}`);
+      const [inside] = telemetry.finished(
+        (s) => s.name === 'inside consume' && s.spanContext().traceId === process.spanContext().traceId,
+      );
+      expect(send.kind).toBe(SpanKind.PRODUCER);
+      expect(send.attributes).toMatchObject({
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': 'send',
+        'messaging.destination.name': topic,
+      });
+      expect(process.kind).toBe(SpanKind.CONSUMER);
+      expect(process.attributes).toMatchObject({
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'process',
+        'messaging.operation.name': 'process',
+        'messaging.destination.name': topic,
+        'messaging.destination.partition.id': '0',
+        'messaging.consumer.group.name': groupId,
+        'messaging.kafka.offset': 0,
+        'karafka.attempt': 1,
+      });
+      expect(process.attributes).not.toHaveProperty('messaging.operation');
+      expect(process.links.map((link) => link.context.spanId)).toEqual([send.spanContext().spanId]);
+      expect(process.links[0].context.traceId).toBe(send.spanContext().traceId);
+      expect(process.parentSpanContext).toBeUndefined();
+      expect(inside.parentSpanContext?.spanId).toBe(process.spanContext().spanId);
+      expect(process.status.code).toBe(SpanStatusCode.UNSET);
+    },
+  );
 
   it('writes the error, the pause before the retry, the retry and the DLQ dispatch on the process spans', async () => {
     const topic = uniqueName('traced-failing');
