@@ -23,6 +23,7 @@ export { OAuthTokenError } from './connection/oauth-bearer.js';
 export type { KafkaSettings, KafkaSettingValue, RawHeaders } from './connection/kafka-client.js';
 
 export { Consumer } from './routing/consumer.decorator.js';
+export { KarafkaBatchContext, KAFKA_CONTEXT_TYPE } from './routing/consumer-enhancers.js';
 export type {
   ConsumerOptions,
   DeadLetterQueueOptions,
@@ -47,6 +48,13 @@ export { DLQ_HEADERS } from './processing/dead-letter-dispatcher.js';
 export { KarafkaMonitor, type KarafkaEventHandler } from './instrumentation/karafka-monitor.js';
 export { OnKarafkaEvent } from './instrumentation/on-karafka-event.decorator.js';
 export * from './instrumentation/karafka-events.js';
+
+export { KarafkaPrometheusModule } from './telemetry/prometheus/karafka-prometheus.module.js';
+export {
+  KarafkaPrometheus,
+  type KarafkaPrometheusOptions,
+  type PrometheusRegistry,
+} from './telemetry/prometheus/karafka-prometheus.js';
 
 export { KarafkaHealthIndicator } from './health/karafka-health.indicator.js';
 export {

@@ -28,6 +28,8 @@ import { TopicsManager } from './admin/topics-manager.js';
 import { ConsumerMetadataAccessor } from './routing/consumer-metadata.accessor.js';
 import { ConsumerExplorer } from './routing/consumer.explorer.js';
 import { RouteTable } from './routing/route-table.js';
+import { ConsumerLag } from './telemetry/consumer-lag.js';
+import { KarafkaTelemetry } from './telemetry/karafka-telemetry.js';
 
 const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModuleBuilder<KarafkaModuleOptions>(
   {
@@ -51,6 +53,7 @@ const exported = [
   KarafkaProducer,
   KarafkaAdmin,
   TopicsManager,
+  ConsumerLag,
 ];
 
 const providers: Provider[] = [
@@ -77,6 +80,7 @@ const providers: Provider[] = [
   KarafkaEventExplorer,
   KarafkaLoggerListener,
   ProducerConnection,
+  KarafkaTelemetry,
   ...exported,
 ];
 

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { KarafkaModule } from 'nestjs-karafka';
+import { KarafkaModule, KarafkaPrometheusModule } from 'nestjs-karafka';
 import { HealthController } from './health/health.controller.js';
 import { kafkaConnection } from './kafka.config.js';
 import { OrdersController } from './orders/orders.controller.js';
@@ -23,6 +23,8 @@ import { OrdersRepository } from './orders/orders.repository.js';
       }),
     }),
     TerminusModule.forRoot({ gracefulShutdownTimeoutMs: 0 }),
+    // GET /metrics: kafka_consumergroup_lag and the consumer's figures, for Prometheus.
+    KarafkaPrometheusModule.forRoot(),
   ],
   controllers: [HealthController, OrdersController],
   providers: [OrdersRepository, OrdersConsumer],

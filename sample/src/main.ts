@@ -1,9 +1,13 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { ConsoleSpanExporter } from '@opentelemetry/sdk-trace-base';
 import { AppModule } from './app.module.js';
+import { startTracing } from './tracing.js';
 
 async function bootstrap(): Promise<void> {
+  // OTEL_TRACES_EXPORTER=console prints the spans of each order: POST, send, process, send.
+  if (process.env.OTEL_TRACES_EXPORTER === 'console') startTracing(new ConsoleSpanExporter());
   const app = await NestFactory.create(AppModule);
   // The host owns the signals: SIGTERM/SIGINT run the shutdown hooks, which stop Karafka gracefully.
   app.enableShutdownHooks();

@@ -141,12 +141,18 @@ export class KarafkaAdmin implements OnApplicationShutdown {
    * watermark. `topics` (bare names) limits it; without them, every topic the group committed to.
    */
   async consumerGroupLag(groupId: string, topics?: string[]): Promise<PartitionLag[]> {
-    const group = this.group(groupId);
-    return this.run(`lag of consumer group ${group}`, (admin) => this.lag(admin, group, topics));
+    return this.clusterGroupLag(
+      this.group(groupId),
+      topics?.map((name) => this.topic(name)),
+    );
   }
 
-  private async lag(admin: AdminClient, group: string, topics?: string[]): Promise<PartitionLag[]> {
-    const asked = topics?.map((name) => this.topic(name));
+  /** @internal {@link consumerGroupLag} of names as they are on the cluster (the engine's routes hold those). */
+  clusterGroupLag(group: string, asked?: string[]): Promise<PartitionLag[]> {
+    return this.run(`lag of consumer group ${group}`, (admin) => this.lag(admin, group, asked));
+  }
+
+  private async lag(admin: AdminClient, group: string, asked?: string[]): Promise<PartitionLag[]> {
     const committed = await admin.committedOffsets(group, asked);
     const names = asked ?? [...new Set(committed.map((c) => c.topic))];
     const lags = await Promise.all(

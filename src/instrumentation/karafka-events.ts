@@ -36,6 +36,8 @@ export interface JobEvent extends PartitionEvent {
 
 export interface JobDoneEvent extends JobEvent {
   durationMs: number;
+  /** Consume jobs: the timestamp of the batch's last message, in ms since the epoch (time lag). */
+  lastTimestamp?: number;
 }
 
 export interface PauseEvent extends PartitionEvent {

@@ -1,10 +1,23 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { KarafkaEventMap, KarafkaEventName } from './karafka-events.js';
+import type { RawMessage } from '../connection/kafka-client.js';
+import type { JobKind, KarafkaEventMap, KarafkaEventName, PartitionEvent } from './karafka-events.js';
 
 export type KarafkaEventHandler<E extends KarafkaEventName> = (
   payload: KarafkaEventMap[E],
   event: E,
 ) => unknown;
+
+/**
+ * Runs a consumer job (`consume` with its messages and attempt, `revoked`, `shutdown`) inside
+ * what a tracer needs around it: the job runs when `run` is called, and resolves as it does.
+ */
+export type JobWrapper = <T>(
+  event: PartitionEvent,
+  job: JobKind,
+  messages: readonly RawMessage[] | undefined,
+  attempt: number,
+  run: () => Promise<T>,
+) => Promise<T>;
 
 /**
  * Karafka.monitor: the engine publishes here, you subscribe. A subscriber that throws (or
@@ -14,6 +27,23 @@ export type KarafkaEventHandler<E extends KarafkaEventName> = (
 export class KarafkaMonitor {
   private readonly logger = new Logger('KarafkaMonitor');
   private readonly handlers = new Map<KarafkaEventName, Set<KarafkaEventHandler<never>>>();
+  private wrapper?: JobWrapper;
+
+  /** @internal Sets the wrapper of every consumer job (tracing); Karafka's `instrument` with a block. */
+  wrapJobs(wrapper: JobWrapper | undefined): void {
+    this.wrapper = wrapper;
+  }
+
+  /** @internal Runs a consumer job in the wrapper, if one is set; else runs it as it is. */
+  aroundJob<T>(
+    event: PartitionEvent,
+    job: JobKind,
+    messages: readonly RawMessage[] | undefined,
+    attempt: number,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    return this.wrapper ? this.wrapper(event, job, messages, attempt, run) : run();
+  }
 
   /** Subscribes to one event; returns a function that unsubscribes. */
   subscribe<E extends KarafkaEventName>(event: E, handler: KarafkaEventHandler<E>): () => void {

@@ -5,6 +5,7 @@ import { KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { clusterTopicName, type NamingOptions } from '../config/cluster-names.js';
 import { KarafkaTransaction } from './karafka-transaction.js';
 import { encode, onePartition, ProduceError, type ProduceMessage } from './produce-message.js';
+import { tracedSend } from '../telemetry/producer-tracing.js';
 import { ProducerConnection } from './producer-connection.js';
 
 export { ProduceError, type ProduceMessage } from './produce-message.js';
@@ -42,9 +43,14 @@ export class KarafkaProducer {
   /**
    * Produces many messages, in order, each waiting for room in the queue; resolves when the broker
    * acknowledged all of them. On a failure it rejects with the {@link ProduceError} of the first
-   * topic that failed, counting what of that topic was acknowledged.
+   * topic that failed, counting what of that topic was acknowledged. With an OpenTelemetry SDK,
+   * in a `send {topic}` span whose context the messages carry in their headers.
    */
-  async produceMany(messages: ProduceMessage[]): Promise<void> {
+  produceMany(messages: ProduceMessage[]): Promise<void> {
+    return tracedSend(messages, this.topicOf, (traced) => this.sendMany(traced));
+  }
+
+  private async sendMany(messages: ProduceMessage[]): Promise<void> {
     const encoded = messages.map((message) => {
       const topic = clusterTopicName(this.options, message.topic);
       return { topic, message: encode(topic, message) };
@@ -120,7 +126,13 @@ export class KarafkaProducer {
     });
   }
 
+  private readonly topicOf = (message: ProduceMessage) => clusterTopicName(this.options, message.topic);
+
   private deliver(message: ProduceMessage, waitForRoom: boolean): Promise<void> {
+    return tracedSend([message], this.topicOf, ([traced]) => this.enqueue(traced, waitForRoom));
+  }
+
+  private enqueue(message: ProduceMessage, waitForRoom: boolean): Promise<void> {
     const topic = clusterTopicName(this.options, message.topic);
     let produced: ProducedMessage;
     try {

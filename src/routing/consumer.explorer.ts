@@ -1,10 +1,11 @@
 import { Inject, Injectable, Scope, type OnModuleInit, type Type } from '@nestjs/common';
-import { DiscoveryService, ModuleRef } from '@nestjs/core';
+import { DiscoveryService, ExternalContextCreator, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
 import { KarafkaConfigError } from '../config/karafka-config.error.js';
 import { BaseConsumer } from '../consumer/base-consumer.js';
 import { KARAFKA_OPTIONS } from '../karafka.constants.js';
+import { consumerEnhancers } from './consumer-enhancers.js';
 import { ConsumerMetadataAccessor } from './consumer-metadata.accessor.js';
 import { buildConsumerGroups, type ConsumerDeclaration } from './route-builder.js';
 import { RouteTable } from './route-table.js';
@@ -17,6 +18,7 @@ export class ConsumerExplorer implements OnModuleInit {
     private readonly accessor: ConsumerMetadataAccessor,
     private readonly routes: RouteTable,
     @Inject(KARAFKA_OPTIONS) private readonly options: ResolvedKarafkaOptions,
+    private readonly contextCreator: ExternalContextCreator,
   ) {}
 
   onModuleInit(): void {
@@ -32,6 +34,7 @@ export class ConsumerExplorer implements OnModuleInit {
         className: metatype.name,
         ...metadata,
         createConsumer: this.factoryFor(wrapper, metatype),
+        enhance: consumerEnhancers(metatype, this.contextCreator),
       });
     }
     this.routes.replace(buildConsumerGroups(declarations, this.options));

@@ -3,6 +3,7 @@ import { clusterGroupId, clusterTopicName } from '../config/cluster-names.js';
 import { KarafkaConfigError } from '../config/karafka-config.error.js';
 import { jsonDeserializer } from '../consumer/deserializers.js';
 import type { BaseConsumer } from '../consumer/base-consumer.js';
+import type { BatchHandler } from './consumer-enhancers.js';
 import { consumerOptionChecks, type ConsumerOptions } from './consumer-options.js';
 import type { ConsumerGroup, Route, SubscriptionGroup } from './route.js';
 
@@ -12,6 +13,7 @@ export interface ConsumerDeclaration {
   topics: string[];
   options: ConsumerOptions;
   createConsumer(): Promise<BaseConsumer>;
+  enhance?(consumer: BaseConsumer): BatchHandler;
 }
 
 const DEFAULT_SUBSCRIPTION_GROUP = 'default';
@@ -127,6 +129,7 @@ function resolveRoutes(declaration: ConsumerDeclaration, options: ResolvedKarafk
       kafka: { ...options.kafka, ...routeOptions.kafka },
       declaration: routeOptions.config,
       createConsumer: declaration.createConsumer,
+      enhance: declaration.enhance,
     };
   });
 }

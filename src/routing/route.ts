@@ -2,6 +2,7 @@ import type { KafkaSettings } from '../connection/kafka-client.js';
 import type { InitialOffset, PauseOptions } from '../config/karafka-options.js';
 import type { BaseConsumer } from '../consumer/base-consumer.js';
 import type { Deserializer } from '../consumer/deserializers.js';
+import type { BatchHandler } from './consumer-enhancers.js';
 import type { TopicDeclaration } from './consumer-options.js';
 
 export interface ResolvedDeadLetterQueue {
@@ -32,6 +33,8 @@ export interface Route {
   declaration?: TopicDeclaration;
   /** Builds a fresh instance through Nest's injector, in the class's own module. */
   createConsumer(): Promise<BaseConsumer>;
+  /** Wraps an instance's `consume` in the Nest enhancers its class declares; absent when it declares none. */
+  enhance?(consumer: BaseConsumer): BatchHandler;
 }
 
 /** Topics of one consumer group that share one Kafka consumer client. */

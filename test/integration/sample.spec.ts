@@ -5,8 +5,12 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { SpanKind } from '@opentelemetry/api';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppModule } from '../../sample/src/app.module.js';
+import { ORDERS_PROCESSED_TOPIC, ORDERS_TOPIC } from '../../sample/src/orders/orders.consumer.js';
+import { startTracing } from '../../sample/src/tracing.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { brokers } from '../support/kafka/connection.mjs';
 import { image, read, root, type Image } from '../support/sample-assets.js';
@@ -17,8 +21,10 @@ describe('the sample app', () => {
   let app: INestApplication;
   let base: string;
   const console = new CaptureLogger();
+  const spans = new InMemorySpanExporter();
 
   beforeAll(async () => {
+    startTracing(spans, true);
     app = await NestFactory.create(AppModule, { logger: console });
     await app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
@@ -57,6 +63,68 @@ describe('the sample app', () => {
       body: '{"id":1}',
     });
     expect(invalid.status).toBe(400);
+  });
+
+  it('traces an order: the process span links to the send span of POST /orders; the send in consume() is its child', async () => {
+    const id = `traced-${Date.now()}`;
+    await fetch(`${base}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id, amount: 7 }),
+    });
+    const sends = () => spans.getFinishedSpans().filter((span) => span.name === `send ${ORDERS_TOPIC}`);
+    const processes = () =>
+      spans.getFinishedSpans().filter((span) => span.name === `process ${ORDERS_TOPIC}`);
+    await waitFor(() => sends().length > 0, 30_000, 'the send span');
+    const send = sends().at(-1)!;
+    const linked = () =>
+      processes().find((span) =>
+        span.links.some((link) => link.context.spanId === send.spanContext().spanId),
+      );
+    await waitFor(() => linked() !== undefined, 30_000, 'the process span linked to it');
+    const process = linked()!;
+    expect(send.kind).toBe(SpanKind.PRODUCER);
+    expect(process.kind).toBe(SpanKind.CONSUMER);
+    expect(process.attributes).toMatchObject({
+      'messaging.system': 'kafka',
+      'messaging.destination.name': ORDERS_TOPIC,
+      'messaging.consumer.group.name': 'sample',
+    });
+    const announced = spans
+      .getFinishedSpans()
+      .find(
+        (span) =>
+          span.name === `send ${ORDERS_PROCESSED_TOPIC}` &&
+          span.parentSpanContext?.spanId === process.spanContext().spanId,
+      );
+    expect(announced?.spanContext().traceId).toBe(process.spanContext().traceId);
+  });
+
+  it('serves the Prometheus text on /metrics, with the lag series of its group', async () => {
+    const lagLine = new RegExp(
+      `^kafka_consumergroup_lag\\{consumergroup="sample",topic="${ORDERS_TOPIC}",partition="\\d+"\\} \\d+$`,
+      'm',
+    );
+    let text = '';
+    await waitFor(
+      async () => {
+        const response = await fetch(`${base}/metrics`);
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+        text = await response.text();
+        return lagLine.test(text);
+      },
+      30_000,
+      'the lag series',
+    );
+    expect(text).toContain('# TYPE kafka_consumergroup_lag gauge');
+    expect(text.match(new RegExp(lagLine.source, 'gm'))).toHaveLength(3);
+    expect(text).toMatch(
+      new RegExp(`^kafka_consumergroup_current_offset\\{consumergroup="sample",topic="${ORDERS_TOPIC}"`, 'm'),
+    );
+    expect(text).toMatch(
+      /^karafka_consumer_messages_total\{consumergroup="sample",topic="sample.orders",partition="\d+"\} [1-9]/m,
+    );
   });
 
   it("keeps a healthy run's console quiet at the default level: no kafkajs line, no per-batch line", async () => {

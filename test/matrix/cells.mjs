@@ -32,6 +32,8 @@ export const NEST_11 = {
   '@nestjs/platform-express': '11.0.0',
   '@nestjs/terminus': '11.0.0',
   '@nestjs/testing': '11.0.0',
+  '@opentelemetry/api': '1.9.0',
+  'prom-client': '15.0.0',
   'reflect-metadata': '0.1.12',
   rxjs: '7.1.0',
 };

@@ -166,7 +166,11 @@ export class PartitionExecutor implements ContextOwner {
     const chunk = this.buffer.take(this.env.route.maxMessages);
     this.position.took(chunk);
     this.running = this.predecessor
-      .then(() => (this.retired ? undefined : this.consumeChunk(chunk)))
+      .then(() =>
+        this.retired
+          ? undefined
+          : this.jobs.around(chunk, this.retries.attemptAt(chunk[0].offset), () => this.consumeChunk(chunk)),
+      )
       .finally(() => {
         this.position.jobEnded();
         this.running = undefined;

@@ -7,6 +7,7 @@ import type { KarafkaMonitor } from '../../instrumentation/karafka-monitor.js';
 import type { Route } from '../../routing/route.js';
 import type { DeadLetterDispatcher } from '../dead-letter-dispatcher.js';
 import type { JobRegistry } from '../job-registry.js';
+import type { BuiltConsumer } from './consumer-instance.js';
 import type { PartitionEnvironment } from './partition-environment.js';
 
 export function toError(error: unknown): Error {
@@ -40,7 +41,7 @@ export class PartitionJobs {
 
   /** Runs `consume()` on the chunk; resolves with what it threw, if it threw. */
   async consume(
-    consumer: () => Promise<BaseConsumer>,
+    consumer: () => Promise<BuiltConsumer>,
     chunk: RawMessage[],
     attempt: number,
     highWatermark: number,
@@ -67,7 +68,11 @@ export class PartitionJobs {
       );
       await instance.consume(new Messages(messages, this.event.topic, this.event.partition, highWatermark));
       if (monitor.listens('consumer.consumed'))
-        monitor.instrument('consumer.consumed', { ...event(), durationMs: Date.now() - startedAt });
+        monitor.instrument('consumer.consumed', {
+          ...event(),
+          durationMs: Date.now() - startedAt,
+          lastTimestamp: chunk[chunk.length - 1].timestamp,
+        });
       return undefined;
     } catch (error) {
       return toError(error);
@@ -76,8 +81,17 @@ export class PartitionJobs {
     }
   }
 
+  /** Runs `job` (a consume job with its messages and attempt) inside the monitor's job wrapper (tracing). */
+  around<T>(messages: readonly RawMessage[], attempt: number, job: () => Promise<T>): Promise<T> {
+    return this.monitor.aroundJob(this.event, 'consume', messages, attempt, job);
+  }
+
   /** Runs the `revoked()` or `shutdown()` hook (the job runs, and is instrumented, even without one). */
-  async hook(kind: 'revoked' | 'shutdown', consumer: BaseConsumer): Promise<void> {
+  hook(kind: 'revoked' | 'shutdown', consumer: BaseConsumer): Promise<void> {
+    return this.monitor.aroundJob(this.event, kind, undefined, 1, () => this.runHook(kind, consumer));
+  }
+
+  private async runHook(kind: 'revoked' | 'shutdown', consumer: BaseConsumer): Promise<void> {
     const { monitor } = this;
     const event = { ...this.event, job: kind };
     const id = this.start(kind);

@@ -1,0 +1,23 @@
+import { createRequire } from 'node:module';
+import type * as OpenTelemetryApi from '@opentelemetry/api';
+
+/** `@opentelemetry/api`, an optional peer: the package loads, and traces nothing, without it. */
+export type OtelApi = typeof OpenTelemetryApi;
+
+/** The name tracers and meters are got under. */
+export const INSTRUMENTATION_SCOPE = 'nestjs-karafka';
+
+let loaded: OtelApi | null | undefined;
+
+/** The app's `@opentelemetry/api`, or undefined when it is not installed. Loaded once, synchronously. */
+export function openTelemetryApi(): OtelApi | undefined {
+  if (loaded === undefined) {
+    try {
+      loaded = createRequire(import.meta.url)('@opentelemetry/api') as OtelApi;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+      loaded = null;
+    }
+  }
+  return loaded ?? undefined;
+}
