@@ -1,0 +1,8 @@
+import { describe, it } from 'vitest';
+import { describeConsumerClientContract } from '../conformance/consumer-client-contract.js';
+import { librdkafkaHarness } from '../conformance/librdkafka-harness.js';
+import { librdkafkaUnavailable } from '../support/librdkafka.js';
+
+const unavailable = librdkafkaUnavailable();
+if (unavailable) describe('Kafka client contract: librdkafka', () => it.skip(`skipped: ${unavailable}`));
+else describeConsumerClientContract('librdkafka', librdkafkaHarness());
