@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { KarafkaConfigError } from '../../src/config/karafka-config.error.js';
 import { resolveKarafkaOptions } from '../../src/config/validate-options.js';
 import { toLibrdkafkaConfig } from '../../src/connection/librdkafka/librdkafka-settings.js';
+import { configError } from '../support/config-error.js';
 
 const servers = { 'bootstrap.servers': 'localhost:9092' };
-const refusal = (run: () => unknown): KarafkaConfigError => {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(KarafkaConfigError);
-    return error as KarafkaConfigError;
-  }
-  throw new Error('expected a KarafkaConfigError');
-};
-
 describe('librdkafka driver settings', () => {
   it('passes librdkafka keys through as written: static membership, cooperative-sticky, KIP-848, statistics', () => {
     const kafka = {
@@ -34,22 +24,22 @@ describe('librdkafka driver settings', () => {
 
   it('names the key and the fix for what librdkafka would refuse at connect time', () => {
     expect(
-      refusal(() => toLibrdkafkaConfig({ ...servers, 'partition.assignment.strategy': 'sticky' }, false))
+      configError(() => toLibrdkafkaConfig({ ...servers, 'partition.assignment.strategy': 'sticky' }, false))
         .message,
     ).toMatch(/kafka\['partition.assignment.strategy'\].*"sticky".*cooperative-sticky/);
     expect(
-      refusal(() =>
+      configError(() =>
         toLibrdkafkaConfig({ ...servers, 'group.protocol': 'consumer', 'session.timeout.ms': 10_000 }, false),
       ).message,
     ).toMatch(/kafka\['session.timeout.ms'\].*group.protocol is 'consumer'/);
-    expect(refusal(() => toLibrdkafkaConfig({ ...servers, 'no.such.key': 1 }, false)).message).toMatch(
+    expect(configError(() => toLibrdkafkaConfig({ ...servers, 'no.such.key': 1 }, false)).message).toMatch(
       /no\.such\.key.*librdkafka driver/,
     );
     expect(
-      refusal(() => toLibrdkafkaConfig({ 'bootstrap.servers': 'kafka+ssl://b:9096' }, false)).message,
+      configError(() => toLibrdkafkaConfig({ 'bootstrap.servers': 'kafka+ssl://b:9096' }, false)).message,
     ).toMatch(/bootstrap.servers.*scheme/);
     expect(
-      refusal(() =>
+      configError(() =>
         toLibrdkafkaConfig(
           { ...servers, 'security.protocol': 'sasl_ssl', 'sasl.mechanisms': 'OAUTHBEARER' },
           false,
@@ -65,13 +55,13 @@ describe('librdkafka driver settings', () => {
       expect(resolveKarafkaOptions({ kafka: servers }).driver).toBe('kafkajs');
       expect(resolveKarafkaOptions({ kafka: servers, driver: 'librdkafka' }).driver).toBe('librdkafka');
       expect(
-        refusal(() => resolveKarafkaOptions({ kafka: servers, driver: 'rdkafka' as 'kafkajs' })).message,
+        configError(() => resolveKarafkaOptions({ kafka: servers, driver: 'rdkafka' as 'kafkajs' })).message,
       ).toMatch(/^driver: must be one of "kafkajs", "librdkafka", got "rdkafka"/);
       process.env.KARAFKA_DRIVER = 'librdkafka';
       expect(resolveKarafkaOptions({ kafka: servers }).driver).toBe('librdkafka');
       expect(resolveKarafkaOptions({ kafka: servers, driver: 'kafkajs' }).driver).toBe('kafkajs');
       process.env.KARAFKA_DRIVER = 'nope';
-      expect(refusal(() => resolveKarafkaOptions({ kafka: servers })).message).toMatch(
+      expect(configError(() => resolveKarafkaOptions({ kafka: servers })).message).toMatch(
         /^KARAFKA_DRIVER: must be one of/,
       );
     } finally {

@@ -13,6 +13,13 @@ export interface ClientErrorDescription {
 
 type ClientError = Error & { type?: string; code?: string };
 
+/** What a driver knows of an error beyond itself: whether an unknown one is retriable, and what it concerns. */
+export interface ClientErrorContext {
+  unknownIsRetriable: boolean;
+  topic?: string;
+  partition?: number;
+}
+
 interface KnownCause {
   test: (error: ClientError) => boolean;
   hint?: string;
@@ -120,11 +127,7 @@ export function describeClientError(error: Error): ClientErrorDescription {
  */
 export function toKafkaClientError(
   error: unknown,
-  {
-    unknownIsRetriable,
-    topic,
-    partition,
-  }: { unknownIsRetriable: boolean; topic?: string; partition?: number },
+  { unknownIsRetriable, topic, partition }: ClientErrorContext,
 ): KafkaClientError {
   if (error instanceof KafkaClientError) return error;
   const cause = error instanceof Error ? error : new Error(String(error));

@@ -9,6 +9,7 @@ import type {
   TopicSpec,
   Watermarks,
 } from '../kafka-client.js';
+import { lastOffsetToRead } from '../admin-read.js';
 import { librdkafkaBinding, nativeConsumer, type NativeConsumer } from './librdkafka-binding.js';
 import { toKafkaClientError } from './librdkafka-errors.js';
 import { rawMessage } from './librdkafka-raw-message.js';
@@ -195,7 +196,7 @@ export class LibrdkafkaAdminClient implements AdminClient {
     groupId: string,
   ): Promise<RawMessage[]> {
     const { high } = (await this.watermarks(topic)).find((w) => w.partition === partition) ?? { high: 0 };
-    const end = Math.min(high, offset + count) - 1;
+    const end = lastOffsetToRead(high, offset, count);
     if (end < offset) return [];
     return this.withConsumer(groupId, async (consumer) => {
       // Assigned, not subscribed: the admin group is never joined and nothing is committed.

@@ -13,6 +13,7 @@ import {
   type TopicPartition,
   type TopicPartitionOffset,
 } from '../kafka-client.js';
+import { MISSING_TOPICS_CHECK_MS, missingTopicWarning } from '../missing-topic.js';
 import { nativeConsumer, type NativeConsumer } from './librdkafka-binding.js';
 import { rawMessage } from './librdkafka-raw-message.js';
 import { CODES, OWNERSHIP_CODES, UNRECOVERABLE_CODES, toKafkaClientError } from './librdkafka-errors.js';
@@ -24,9 +25,6 @@ const CONSUME_MAX = 1_000;
 const MAX_CONSUME_WAIT_MS = 500;
 const CONNECT_TIMEOUT_MS = 10_000;
 const DISCONNECT_TIMEOUT_MS = 10_000;
-const MISSING_TOPICS_CHECK_MS = 10_000;
-const MISSING_TOPIC_HINT =
-  'create the topic (npx karafka topics create, or declareTopics: true), or fix the @Consumer topic name; the other topics are consumed meanwhile, and this one once it exists';
 /** librdkafka's warning when a fetch position fell out of the log: "[thrd:…]: <topic> [<p>]: offset reset (at offset 1000 …". */
 const OFFSET_RESET = /^(?:\[thrd:[^\]]*\]: )?(.+) \[(\d+)\]: offset reset \(at offset (-?\d+)/;
 
@@ -221,14 +219,7 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
     for (const { topic } of this.settings.subscriptions) {
       if (existing.has(topic) || this.missing.has(topic)) continue;
       this.missing.add(topic);
-      this.handlers?.warning(
-        new KafkaClientError(`topic ${topic} does not exist`, {
-          retriable: true,
-          code: 'UNKNOWN_TOPIC_OR_PARTITION',
-          topic,
-          hint: MISSING_TOPIC_HINT,
-        }),
-      );
+      this.handlers?.warning(missingTopicWarning(topic));
     }
     for (const topic of present) this.missing.delete(topic);
     if (this.missing.size > 0) this.watchMissingTopics();

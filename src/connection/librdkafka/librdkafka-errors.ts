@@ -1,6 +1,6 @@
 import type { LibrdKafkaError } from '@confluentinc/kafka-javascript';
 import { KafkaClientError } from '../kafka-client.js';
-import { describeClientError } from '../kafkajs/kafkajs-errors.js';
+import { describeClientError, type ClientErrorContext } from '../kafkajs/kafkajs-errors.js';
 import { librdkafkaErrorName } from './librdkafka-binding.js';
 
 /** librdkafka codes by name, for the few this driver acts on (the binding's CODES.ERRORS). */
@@ -39,11 +39,7 @@ type BindingError = Partial<LibrdKafkaError> & { message: string };
  */
 export function toKafkaClientError(
   error: unknown,
-  {
-    unknownIsRetriable,
-    topic,
-    partition,
-  }: { unknownIsRetriable: boolean; topic?: string; partition?: number },
+  { unknownIsRetriable, topic, partition }: ClientErrorContext,
 ): KafkaClientError {
   if (error instanceof KafkaClientError) return error;
   const source = (
