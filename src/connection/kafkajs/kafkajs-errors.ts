@@ -80,7 +80,9 @@ const KNOWN_CAUSES: KnownCause[] = [
   },
   {
     test: (e) =>
-      /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|Connection timeout/i.test(text(e)),
+      /ECONNREFUSED|Connection refused|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|Connection timeout/i.test(
+        text(e),
+      ),
     hint: "Connection setup timed out or was refused: Kafka is unreachable. Check the brokers' addresses and the port (AWS MSK: 9096 for SASL_SSL, 9094 for SSL, 9092 for plaintext), and that this host can reach the cluster (security group changes take a while to propagate)",
     fatal: false,
   },

@@ -72,6 +72,8 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
   /** librdkafka's own reason for its last fatal error (its log says it; the error event only says "Fatal error"). */
   private fatalReason?: string;
   private lastError?: LibrdKafkaError;
+  /** librdkafka's last connection failure as it logs it ("Connect to ipv4#… failed: Connection refused"): its error event only names the code. */
+  private lastFailure?: string;
   private readonly autoOffsetReset: 'earliest' | 'latest';
 
   constructor(
@@ -115,7 +117,11 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
       await new Promise<void>((resolve, reject) =>
         consumer.connect(
           { timeout: Number(this.config['socket.connection.setup.timeout.ms'] ?? CONNECT_TIMEOUT_MS) },
-          (error) => (error ? reject(this.lastError ?? error) : resolve()),
+          (error) => {
+            if (!error) return resolve();
+            const cause = this.lastError ?? error;
+            reject(this.lastFailure ? { ...cause, message: `${cause.message}: ${this.lastFailure}` } : cause);
+          },
         ),
       );
       if (this.stopping) return;
@@ -386,6 +392,7 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
 
   private onLog({ fac, message }: { fac: string; message: string }): void {
     if (fac === 'FATAL') this.fatalReason = message;
+    if (fac === 'FAIL') this.lastFailure = message.replace(/^\[thrd:[^\]]*\]: /, '');
     const reset = fac === 'OFFSET' ? OFFSET_RESET.exec(message) : null;
     if (!reset) return;
     const k = key({ topic: reset[1], partition: Number(reset[2]) });
