@@ -12,7 +12,7 @@ import type {
 import { lastOffsetToRead } from '../admin-read.js';
 import { librdkafkaBinding, nativeConsumer, type NativeConsumer } from './librdkafka-binding.js';
 import { toKafkaClientError } from './librdkafka-errors.js';
-import { rawMessage } from './librdkafka-raw-message.js';
+import { LibrdkafkaRawMessage } from './librdkafka-raw-message.js';
 import type { LibrdkafkaConfig } from './librdkafka-settings.js';
 
 const TIMEOUT_MS = 30_000;
@@ -206,7 +206,8 @@ export class LibrdkafkaAdminClient implements AdminClient {
       while (Date.now() < deadline) {
         const batch = await this.call<Message[]>((done) => consumer.consume(500, done));
         for (const message of batch)
-          if (message.offset >= offset && message.offset <= end) messages.push(rawMessage(message));
+          if (message.offset >= offset && message.offset <= end)
+            messages.push(new LibrdkafkaRawMessage(message));
         // A transactional tail ends in control records: the position tells when the read passed `end`.
         const [position] = consumer.position([{ topic, partition }]);
         if ((batch.at(-1)?.offset ?? -1) >= end || (position?.offset ?? -1) > end) return messages;

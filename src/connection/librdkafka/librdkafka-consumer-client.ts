@@ -15,7 +15,7 @@ import {
 } from '../kafka-client.js';
 import { MISSING_TOPICS_CHECK_MS, missingTopicWarning } from '../missing-topic.js';
 import { nativeConsumer, type NativeConsumer } from './librdkafka-binding.js';
-import { rawMessage } from './librdkafka-raw-message.js';
+import { LibrdkafkaRawMessage } from './librdkafka-raw-message.js';
 import { CODES, OWNERSHIP_CODES, UNRECOVERABLE_CODES, toKafkaClientError } from './librdkafka-errors.js';
 import type { LibrdkafkaConfig } from './librdkafka-settings.js';
 
@@ -345,15 +345,16 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
   }
 
   private deliver(messages: Message[], epochs: Map<string, { state: Owned; epoch: number }>): void {
-    if (messages.length === 0) return;
-    const byPartition = new Map<string, Message[]>();
+    // Runs of one partition, in order (a partition may have several runs in one call).
+    const runs: Message[][] = [];
+    let run: Message[] | undefined;
     for (const message of messages) {
-      const k = key(message);
-      let list = byPartition.get(k);
-      if (!list) byPartition.set(k, (list = []));
-      list.push(message);
+      if (!run || run[0].partition !== message.partition || run[0].topic !== message.topic)
+        runs.push((run = []));
+      run.push(message);
     }
-    for (const [k, list] of byPartition) {
+    for (const list of runs) {
+      const k = key(list[0]);
       const state = this.owned.get(k);
       const fetchedUnder = epochs.get(k);
       // Revoked, or seeked since this consume call began (the seek moves the position itself).
@@ -384,7 +385,7 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
         topic: state.topic,
         partition: state.partition,
         highWatermark,
-        messages: list.map(rawMessage),
+        messages: list.map((message) => new LibrdkafkaRawMessage(message)),
         resetFrom: resetFrom !== undefined && resetFrom !== list[0].offset ? resetFrom : undefined,
       });
     }
