@@ -25,6 +25,8 @@ const CONSUME_MAX = 1_000;
 const MAX_CONSUME_WAIT_MS = 500;
 const CONNECT_TIMEOUT_MS = 10_000;
 const DISCONNECT_TIMEOUT_MS = 10_000;
+/** How long a fatal error waits for librdkafka's log line naming its cause. */
+const FATAL_REASON_WAIT_MS = 1_000;
 /** librdkafka's warning when a fetch position fell out of the log: "[thrd:…]: <topic> [<p>]: offset reset (at offset 1000 …". */
 const OFFSET_RESET = /^(?:\[thrd:[^\]]*\]: )?(.+) \[(\d+)\]: offset reset \(at offset (-?\d+)/;
 
@@ -72,6 +74,9 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
   /** librdkafka's own reason for its last fatal error (its log says it; the error event only says "Fatal error"). */
   private fatalReason?: string;
   private lastError?: LibrdKafkaError;
+  /** A fatal error waiting for its FATAL log line, and the timer that gives up waiting. */
+  private fatalError?: LibrdKafkaError;
+  private fatalTimer?: NodeJS.Timeout;
   /** librdkafka's last connection failure as it logs it ("Connect to ipv4#… failed: Connection refused"): its error event only names the code. */
   private lastFailure?: string;
   private readonly autoOffsetReset: 'earliest' | 'latest';
@@ -188,6 +193,7 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
     this.stopping = true;
     this.stopped ??= (async () => {
       clearTimeout(this.missingTimer);
+      clearTimeout(this.fatalTimer);
       await this.loop;
       const consumer = this.consumer;
       if (!consumer) return;
@@ -392,7 +398,10 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
   }
 
   private onLog({ fac, message }: { fac: string; message: string }): void {
-    if (fac === 'FATAL') this.fatalReason = message;
+    if (fac === 'FATAL') {
+      this.fatalReason = message.replace(/^\[thrd:[^\]]*\]: /, '');
+      if (this.fatalError) this.crash();
+    }
     if (fac === 'FAIL') this.lastFailure = message.replace(/^\[thrd:[^\]]*\]: /, '');
     const reset = fac === 'OFFSET' ? OFFSET_RESET.exec(message) : null;
     if (!reset) return;
@@ -405,22 +414,36 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
     if (this.stopping || this.crashed) return;
     this.lastError = error;
     const fatal = error.isFatal === true || error.code === CODES.FATAL || /fatal error/i.test(error.message);
-    const described = toKafkaClientError(
-      fatal && this.fatalReason
-        ? { ...error, message: this.fatalReason, code: CODES.FATAL, isFatal: true }
-        : error,
-      { unknownIsRetriable: true },
-    );
-    if (!this.loop || !(fatal || UNRECOVERABLE_CODES.has(error.code) || !described.retriable)) {
-      this.handlers?.warning(described);
+    if (fatal && this.loop) {
+      // Its cause comes in librdkafka's FATAL log line, which may follow the error event.
+      this.fatalError = error;
+      if (this.fatalReason) this.crash();
+      else this.fatalTimer ??= setTimeout(() => this.crash(), FATAL_REASON_WAIT_MS);
       return;
     }
+    const described = toKafkaClientError(error, { unknownIsRetriable: true });
+    if (this.loop && (UNRECOVERABLE_CODES.has(error.code) || !described.retriable))
+      return this.crash(described);
+    this.handlers?.warning(described);
+  }
+
+  /** Gone for good: revokes everything, then reports the crash, non-retriable. */
+  private crash(
+    described = toKafkaClientError(
+      this.fatalReason
+        ? { ...this.fatalError, message: this.fatalReason, code: CODES.FATAL, isFatal: true }
+        : this.fatalError,
+      { unknownIsRetriable: false },
+    ),
+  ): void {
+    clearTimeout(this.fatalTimer);
+    if (this.stopping || this.crashed) return;
     this.crashed = true;
     const revoked = [...this.owned.values()].map(plain);
     this.owned.clear();
     if (revoked.length > 0) this.handlers?.revoked(revoked);
     this.handlers?.crashed(
-      new KafkaClientError(described.message, { ...described, retriable: false, cause: error }),
+      new KafkaClientError(described.message, { ...described, retriable: false, cause: described.cause }),
     );
   }
 }
