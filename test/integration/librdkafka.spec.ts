@@ -14,6 +14,8 @@ import {
   type Messages,
 } from 'nestjs-karafka';
 import type { KafkaSettings } from '../../src/connection/kafka-client.js';
+import { LibrdkafkaClientFactory } from '../../src/connection/librdkafka/librdkafka-client-factory.js';
+import { Member } from '../conformance/member.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { brokers, uniqueName } from '../support/kafka/connection.mjs';
 import { createTopic, produceNumbered, testKafka } from '../support/kafka-topics.js';
@@ -163,15 +165,74 @@ async function expectIncrementalRebalance(kafka: KafkaSettings): Promise<void> {
   }
 }
 
+/**
+ * The same at the client contract: the first member's client revokes only the moved partitions
+ * (an eager client would revoke all six), and each partition it keeps gets batches throughout,
+ * never a gap of 2 s (the producer writes every 50 ms), from the second member's start to 1 s
+ * after it was assigned.
+ */
+async function expectOnlyMovedRevoked(kafka: KafkaSettings): Promise<void> {
+  const topic = uniqueName('incremental-client');
+  const groupId = uniqueName('group');
+  await createTopic(topic, 6);
+  const member = (name: string) => {
+    const clientId = uniqueName(name);
+    const client = new LibrdkafkaClientFactory().consumer({
+      groupId,
+      clientId,
+      subscriptions: [{ topic, fromBeginning: true }],
+      maxWaitTime: 300,
+      kafka: { 'bootstrap.servers': brokers(), ...kafka },
+    });
+    return new Member(client, clientId, false, 60_000);
+  };
+  const producer = steadyProducer(topic, 6);
+  const [first, second] = [member('first'), member('second')];
+  const arrivals = new Map<number, number[]>();
+  first.onBatch = (batch) =>
+    arrivals.set(batch.partition, [...(arrivals.get(batch.partition) ?? []), Date.now()]);
+  try {
+    await first.client.start(first);
+    await first.until(() => first.held.size === 6 && arrivals.size === 6, 'all 6 partitions, with data');
+    const joinedAt = Date.now();
+    await second.client.start(second);
+    await second.until(
+      () => second.held.size > 0 && first.held.size + second.held.size === 6,
+      'the partitions shared',
+    );
+    const settledAt = Date.now() + 1_000;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const moved = [...second.held.values()].map((p) => p.partition).sort();
+    const revoked = first.rebalanceEvents.flatMap((e) =>
+      e.type === 'revoked' ? e.partitions.map((p) => p.partition) : [],
+    );
+    expect(revoked.sort()).toEqual(moved);
+    for (const { partition } of first.held.values()) {
+      const times = [
+        joinedAt,
+        ...(arrivals.get(partition) ?? []).filter((t) => t > joinedAt && t < settledAt),
+        settledAt,
+      ];
+      const gap = Math.max(...times.slice(1).map((t, i) => t - times[i]));
+      expect(gap, `longest gap of kept partition ${partition}`).toBeLessThan(2_000);
+    }
+    expect([...first.violations, ...second.violations]).toEqual([]);
+  } finally {
+    await Promise.all([first.stop(), second.stop(), producer.stop()]);
+  }
+}
+
 const unavailable = librdkafkaUnavailable();
 const suite = unavailable ? describe.skip : describe;
 
 suite(`librdkafka driver${unavailable ? ` (skipped: ${unavailable})` : ''}`, { timeout: 180_000 }, () => {
   it('cooperative-sticky: a member joining revokes only the partitions that move; the others never stop', async () => {
+    await expectOnlyMovedRevoked({ 'partition.assignment.strategy': 'cooperative-sticky' });
     await expectIncrementalRebalance({ 'partition.assignment.strategy': 'cooperative-sticky' });
   });
 
   it("KIP-848 (group.protocol 'consumer'): a member joining revokes only the partitions that move; the others never stop", async () => {
+    await expectOnlyMovedRevoked({ 'group.protocol': 'consumer' });
     await expectIncrementalRebalance({ 'group.protocol': 'consumer' });
   });
 

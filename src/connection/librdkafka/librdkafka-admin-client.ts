@@ -10,7 +10,12 @@ import type {
   Watermarks,
 } from '../kafka-client.js';
 import { lastOffsetToRead } from '../admin-read.js';
-import { librdkafkaBinding, nativeConsumer, type NativeConsumer } from './librdkafka-binding.js';
+import {
+  librdkafkaBinding,
+  nativeConsumer,
+  onClientError,
+  type NativeConsumer,
+} from './librdkafka-binding.js';
 import { toKafkaClientError } from './librdkafka-errors.js';
 import { LibrdkafkaRawMessage } from './librdkafka-raw-message.js';
 import type { LibrdkafkaConfig } from './librdkafka-settings.js';
@@ -30,6 +35,8 @@ export class LibrdkafkaAdminClient implements AdminClient {
     private readonly config: LibrdkafkaConfig,
   ) {
     this.handle = new (librdkafkaBinding().Producer)({ ...config, 'client.id': clientId });
+    // The token callback's failures reach the operations they fail; unheard, 'error' would throw.
+    onClientError(this.handle, () => undefined);
   }
 
   /** A binding call with a callback, as a promise; its errors as KafkaClientError. */

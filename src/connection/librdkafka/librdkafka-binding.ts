@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type * as Binding from '@confluentinc/kafka-javascript';
 import { KarafkaConfigError } from '../../config/karafka-config.error.js';
@@ -69,4 +70,12 @@ export function nativeConsumer(
     config as Binding.ConsumerGlobalConfig,
     topicConfig as Binding.ConsumerTopicConfig,
   ) as NativeConsumer;
+}
+
+/**
+ * Listens to a client's 'error' events, which its typings leave out: the binding emits what the
+ * token callback failed with there, and an EventEmitter 'error' nobody hears is thrown.
+ */
+export function onClientError(client: object, listener: (error: Error) => void): void {
+  (client as EventEmitter).on('error', listener);
 }

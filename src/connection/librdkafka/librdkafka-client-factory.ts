@@ -30,7 +30,12 @@ export class LibrdkafkaClientFactory implements KafkaClientFactory {
     librdkafkaBinding();
     if (tokenProvider) {
       this.tokenRefresh = async () => {
-        const token = await tokenProvider();
+        const token = await tokenProvider().catch((error: unknown) => {
+          // The binding prefixes the message of what it is given, and the original is in error.occurred already.
+          throw error instanceof Error
+            ? Object.create(Object.getPrototypeOf(error), Object.getOwnPropertyDescriptors(error))
+            : error;
+        });
         const principal = 'principalName' in token ? token.principalName : token.principal;
         return { tokenValue: token.token, lifetime: expiresAt(token, Date.now()), principal };
       };

@@ -14,7 +14,7 @@ import {
   type TopicPartitionOffset,
 } from '../kafka-client.js';
 import { MISSING_TOPICS_CHECK_MS, missingTopicWarning } from '../missing-topic.js';
-import { nativeConsumer, type NativeConsumer } from './librdkafka-binding.js';
+import { nativeConsumer, onClientError, type NativeConsumer } from './librdkafka-binding.js';
 import { LibrdkafkaRawMessage } from './librdkafka-raw-message.js';
 import { CODES, OWNERSHIP_CODES, UNRECOVERABLE_CODES, toKafkaClientError } from './librdkafka-errors.js';
 import type { LibrdkafkaConfig } from './librdkafka-settings.js';
@@ -114,6 +114,11 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
       this.consumer = consumer;
       consumer.on('event.log', (line: { fac: string; message: string }) => this.onLog(line));
       consumer.on('event.error', (error) => this.onError(error));
+      // What the binding's token callback failed with (an EventEmitter 'error': unheard, it would throw).
+      onClientError(consumer, (error) => {
+        error.message = error.message.replace(/^oauthbearer_token_refresh_cb: /, '');
+        this.onError(error as unknown as LibrdKafkaError);
+      });
       consumer.on('event.stats', ({ message }: { message: string }) => {
         if (!this.stopping) this.handlers?.statistics?.(JSON.parse(message) as Record<string, unknown>);
       });

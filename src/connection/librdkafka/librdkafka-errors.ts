@@ -46,8 +46,12 @@ export function toKafkaClientError(
     typeof error === 'object' && error !== null ? error : { message: String(error) }
   ) as BindingError;
   const code = librdkafkaErrorName(typeof source.code === 'number' ? source.code : undefined);
-  // The shared table reads Kafka's error name from `type`, as kafkajs names it.
-  const described = Object.assign(new Error(source.message), { name: 'LibrdKafkaError', type: code });
+  // The shared table reads Kafka's error name from `type`, as kafkajs names it; an error of this
+  // project (a failed token provider) is matched as it is.
+  const described =
+    typeof source.code !== 'number' && error instanceof Error
+      ? error
+      : Object.assign(new Error(source.message), { name: 'LibrdKafkaError', type: code });
   const { message, hint, fatal } = describeClientError(described);
   const unrecoverable =
     source.isFatal === true || (typeof source.code === 'number' && UNRECOVERABLE_CODES.has(source.code));

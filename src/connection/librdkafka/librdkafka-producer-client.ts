@@ -6,7 +6,7 @@ import type {
   ProducerTopicConfig,
 } from '@confluentinc/kafka-javascript';
 import type { ProducedMessage, ProducerClient, ProducerClientSettings, RawHeaders } from '../kafka-client.js';
-import { librdkafkaBinding } from './librdkafka-binding.js';
+import { librdkafkaBinding, onClientError } from './librdkafka-binding.js';
 import { toKafkaClientError } from './librdkafka-errors.js';
 import type { LibrdkafkaConfig } from './librdkafka-settings.js';
 
@@ -43,6 +43,9 @@ export class LibrdkafkaProducerClient implements ProducerClient {
         ...(compression === undefined ? {} : { 'compression.type': compression }),
       } as ProducerTopicConfig,
     );
+    // The token callback's failures: reported by the token provider (error.occurred), and by the
+    // sends they fail. Unheard, an EventEmitter 'error' would throw.
+    onClientError(this.producer, () => undefined);
     this.producer.on('delivery-report', (error: LibrdKafkaError | null, report: DeliveryReport) => {
       const waiting = this.pending.get(report.opaque as number);
       if (!waiting) return;
