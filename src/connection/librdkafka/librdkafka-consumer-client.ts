@@ -74,6 +74,9 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
   /** librdkafka's own reason for its last fatal error (its log says it; the error event only says "Fatal error"). */
   private fatalReason?: string;
   private lastError?: LibrdKafkaError;
+  /** Fails the connect in progress; `connected` is the binding's own connect, which a stop waits for. */
+  private connecting?: (error: unknown) => void;
+  private connected?: Promise<unknown>;
   /** A fatal error waiting for its FATAL log line, and the timer that gives up waiting. */
   private fatalError?: LibrdKafkaError;
   private fatalTimer?: NodeJS.Timeout;
@@ -117,23 +120,29 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
       // What the binding's token callback failed with (an EventEmitter 'error': unheard, it would throw).
       onClientError(consumer, (error) => {
         error.message = error.message.replace(/^oauthbearer_token_refresh_cb: /, '');
-        this.onError(error as unknown as LibrdKafkaError);
+        // While connecting, a failed token fails the connect at once (as a refused SASL handshake would).
+        if (this.connecting) this.connecting(error);
+        else this.onError(error as unknown as LibrdKafkaError);
       });
       consumer.on('event.stats', ({ message }: { message: string }) => {
         if (!this.stopping) this.handlers?.statistics?.(JSON.parse(message) as Record<string, unknown>);
       });
       consumer.setDefaultConsumeTimeout(Math.min(this.settings.maxWaitTime, MAX_CONSUME_WAIT_MS));
       consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
-      await new Promise<void>((resolve, reject) =>
-        consumer.connect(
-          { timeout: Number(this.config['socket.connection.setup.timeout.ms'] ?? CONNECT_TIMEOUT_MS) },
-          (error) => {
-            if (!error) return resolve();
-            const cause = this.lastError ?? error;
-            reject(this.lastFailure ? { ...cause, message: `${cause.message}: ${this.lastFailure}` } : cause);
-          },
-        ),
+      const timeout = Number(this.config['socket.connection.setup.timeout.ms'] ?? CONNECT_TIMEOUT_MS);
+      this.connected = new Promise((resolve) =>
+        consumer.connect({ timeout }, (error) => resolve(error ?? undefined)),
       );
+      const failure = await new Promise<unknown>((resolve) => {
+        this.connecting = resolve;
+        void this.connected!.then((error) => {
+          if (!error) return resolve(undefined);
+          const cause = this.lastError ?? (error as LibrdKafkaError);
+          resolve(this.lastFailure ? { ...cause, message: `${cause.message}: ${this.lastFailure}` } : cause);
+        });
+      });
+      this.connecting = undefined;
+      if (failure) throw failure;
       if (this.stopping) return;
       await this.subscribe();
       this.loop = this.consumeLoop();
@@ -199,6 +208,7 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
     this.stopped ??= (async () => {
       clearTimeout(this.missingTimer);
       clearTimeout(this.fatalTimer);
+      await this.connected;
       await this.loop;
       const consumer = this.consumer;
       if (!consumer) return;
