@@ -29,6 +29,7 @@ const {
   INITIAL_OFFSET,
   SIZE = '100',
   IDEMPOTENCE,
+  DRIVER,
 } = process.env;
 const expected = Number(EXPECTED);
 const ioMs = Number(IO_MS);
@@ -169,6 +170,7 @@ async function karafkaApp(topics) {
         ...(CONCURRENCY ? { concurrency: Number(CONCURRENCY) } : {}),
         ...(MAX_MESSAGES ? { maxMessages: Number(MAX_MESSAGES) } : {}),
         ...(INITIAL_OFFSET ? { initialOffset: INITIAL_OFFSET } : {}),
+        ...(DRIVER ? { driver: DRIVER } : {}),
         logging: false,
       }),
     ],
@@ -239,6 +241,34 @@ if (MODE === 'karafka' || MODE === 'io') {
   await done;
   report();
   await consumer.disconnect();
+} else if (MODE === 'librdkafka') {
+  // The binding's native API as its users run it: a consume(1000) loop, auto commit on.
+  const { createRequire } = await import('node:module');
+  const { KafkaConsumer } = createRequire(import.meta.url)('@confluentinc/kafka-javascript');
+  const consumer = new KafkaConsumer(
+    {
+      'bootstrap.servers': KAFKA_BROKERS,
+      'group.id': GROUP_ID,
+      'max.partition.fetch.bytes': FETCH.maxBytesPerPartition,
+      'fetch.max.bytes': FETCH.maxBytes,
+      'fetch.wait.max.ms': FETCH.maxWaitTimeInMs,
+    },
+    { 'auto.offset.reset': 'earliest' },
+  );
+  await new Promise((resolve, reject) =>
+    consumer.connect({}, (error) => (error ? reject(error) : resolve())),
+  );
+  consumer.setDefaultConsumeTimeout(FETCH.maxWaitTimeInMs);
+  consumer.subscribe([TOPIC]);
+  const loop = () =>
+    consumer.consume(1000, (error, messages) => {
+      if (!error && messages.length > 0) seen(messages.length);
+      if (!lastAt) loop();
+    });
+  loop();
+  await done;
+  report();
+  await new Promise((resolve) => consumer.disconnect(resolve));
 } else if (MODE === 'microservices') {
   class Handler {
     onEvent() {

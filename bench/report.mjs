@@ -1,6 +1,8 @@
 // Turns a results object into the checks against the issue's targets and a Markdown table.
 
 const TARGET_A_B = 0.95;
+/** The engine on the librdkafka driver over the raw binding (issue 13). */
+const TARGET_E_F = 0.95;
 const TARGET_A_C = 2;
 const TARGET_RSS_MB = 256;
 const TARGET_IO_SCALING = 8;
@@ -82,8 +84,21 @@ export function checks(results) {
       verdict: '',
     },
   ]);
+  const onLibrdkafka = ratio(results.karafkaLibrdkafka, results.librdkafka);
   return [
     ...vsKafkajs,
+    {
+      name: 'e/f (the engine on the librdkafka driver vs the raw native consume loop)',
+      value: fmt(onLibrdkafka, 2),
+      target: `>= ${TARGET_E_F}`,
+      verdict: verdict(onLibrdkafka, (v) => v >= TARGET_E_F),
+    },
+    {
+      name: 'CPU per message, (e) over (f)',
+      value: fmt(ratio(results.karafkaLibrdkafka, results.librdkafka, 'cpuUsPerMessage'), 2),
+      target: 'reported',
+      verdict: '',
+    },
     ...(compareRef
       ? [
           {
@@ -214,6 +229,8 @@ export function table(results) {
         a,
       ]),
       ['(b) raw kafkajs eachBatch, autoCommit', kafkajs],
+      ['(e) nestjs-karafka on the librdkafka driver, pass-through batch consumer', results.karafkaLibrdkafka],
+      ['(f) raw @confluentinc/kafka-javascript native consume(1000) loop, auto commit', results.librdkafka],
       ['(c) @nestjs/microservices Transport.KAFKA, @EventPattern', microservices],
       ['(d) Kafka ConsumerPerformance (Java, fetch rate)', java],
       ['(a) under --max-old-space-size=256', heapCapped],

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync 
 import { cpus, homedir, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { kafkaVersion, startBroker, stopBroker } from '../test/support/kafka/broker.mjs';
@@ -20,9 +21,10 @@ import { FETCH } from './settings.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const SYSTEMS = ['karafka', 'kafkajs', 'microservices', 'java'];
+// karafkaLibrdkafka: (a) on the librdkafka driver; librdkafka: the binding's raw native consume loop.
+const SYSTEMS = ['karafka', 'kafkajs', 'karafkaLibrdkafka', 'librdkafka', 'microservices', 'java'];
 const MEASUREMENTS = [...SYSTEMS, 'heap-capped', 'io', 'latency', 'lifecycle', 'partitions', 'produce'];
-/** The produce section's systems and their child modes (raw librdkafka comes with that driver). */
+/** The produce section's systems and their child modes (raw librdkafka: not measured yet). */
 const PRODUCERS = {
   produceAsync: 'produce-async',
   produceMany: 'produce-many',
@@ -93,6 +95,17 @@ function nodeUnderTest(path) {
   }
 }
 const NODE = nodeUnderTest(values.node);
+
+/** Whether the librdkafka binding (an optional peer, built by .ci/librdkafka-binding.sh) loads: else its rows are left out. */
+function librdkafkaLoads() {
+  try {
+    createRequire(import.meta.url)('@confluentinc/kafka-javascript');
+    return true;
+  } catch (error) {
+    log(`librdkafka rows skipped: the binding does not load (${error.message.split('\n')[0]})`);
+    return false;
+  }
+}
 
 const runId = Date.now().toString(36);
 const name = (what) => `bench-${runId}-${what}`;
@@ -472,7 +485,8 @@ async function rounds(section, systems, runs, measure) {
 const compare = values['compare-ref'] ? buildRef(values['compare-ref']) : undefined;
 /** The child's environment for a system; karafkaRef is (a) on the --compare-ref build. */
 function systemEnv(system) {
-  return system === 'karafkaRef' ? { MODE: 'karafka', KARAFKA_LIB: compare.lib } : { MODE: system };
+  if (system === 'karafkaRef') return { MODE: 'karafka', KARAFKA_LIB: compare.lib };
+  return system === 'karafkaLibrdkafka' ? { MODE: 'karafka', DRIVER: 'librdkafka' } : { MODE: system };
 }
 /** (a), followed by (a) on the --compare-ref build when there is one. */
 const KARAFKA = compare ? ['karafka', 'karafkaRef'] : ['karafka'];
@@ -498,9 +512,9 @@ if (loadavg()[0] > cpus().length / 2)
     `the machine is busy (load average ${loadavg()[0].toFixed(2)} on ${cpus().length} cores): expect noisy rates`,
   );
 try {
-  const throughput = SYSTEMS.flatMap((system) => (system === 'karafka' ? KARAFKA : [system])).filter(
-    (system) => !skip.has(system === 'karafkaRef' ? 'karafka' : system),
-  );
+  const throughput = SYSTEMS.flatMap((system) => (system === 'karafka' ? KARAFKA : [system]))
+    .filter((system) => !skip.has(system === 'karafkaRef' ? 'karafka' : system))
+    .filter((system) => !/librdkafka/i.test(system) || librdkafkaLoads());
   const backlog = throughput.length > 0 || !skip.has('heap-capped') || values['cpu-prof'];
   const topic = backlog ? await seededTopic('backlog', PARTITIONS, MESSAGES) : undefined;
 

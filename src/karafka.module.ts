@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { KafkaClientFactory } from './connection/kafka-client.js';
-import { KafkajsClientFactory } from './connection/kafkajs/kafkajs-client-factory.js';
+import { createClientFactory } from './connection/client-factory.js';
 import { cachedTokenProvider } from './connection/oauth-bearer.js';
 import type { KarafkaModuleOptions, ResolvedKarafkaOptions } from './config/karafka-options.js';
 import { resolveKarafkaOptions } from './config/validate-options.js';
@@ -66,7 +66,8 @@ const providers: Provider[] = [
     provide: KAFKA_CLIENT_FACTORY,
     inject: [KARAFKA_OPTIONS, KarafkaMonitor],
     useFactory: (options: ResolvedKarafkaOptions, monitor: KarafkaMonitor) => {
-      const factory = new KafkajsClientFactory(
+      const factory = createClientFactory(
+        options.driver,
         options.oauth ? cachedTokenProvider(options.oauth, monitor) : undefined,
         // kafkajs says nothing at 'error': its lines are notices (info) and chatter (verbose).
         options.logging ? options.logLevel : 'error',

@@ -109,10 +109,23 @@ export interface AdminOptions {
   groupId: string;
 }
 
+/**
+ * The Kafka client library under the engine. `'kafkajs'` (the default) is pure JavaScript and
+ * installs with the package; `'librdkafka'` runs on librdkafka through the optional peer
+ * `@confluentinc/kafka-javascript` (Karafka's own client): static membership (`group.instance.id`),
+ * cooperative-sticky rebalances and KIP-848's `group.protocol: 'consumer'`.
+ */
+export type KarafkaDriver = 'kafkajs' | 'librdkafka';
+
 /** Options of `KarafkaModule.forRoot`. Only `kafka['bootstrap.servers']` is required. */
 export interface KarafkaModuleOptions {
   /** librdkafka-style settings, as Karafka's `config.kafka`. */
   kafka: KafkaSettings;
+  /**
+   * The Kafka client library of every consumer, producer, admin and DLQ of the module. Default
+   * the `KARAFKA_DRIVER` environment variable, else 'kafkajs'.
+   */
+  driver?: KarafkaDriver;
   /** Default 'karafka'. */
   clientId?: string;
   /** Default consumer group id. Default 'app'. */
@@ -202,4 +215,5 @@ export const DEFAULT_OPTIONS = {
   logging: true,
   logLevel: 'info',
   declareTopics: false,
+  driver: 'kafkajs',
 } as const satisfies Partial<KarafkaModuleOptions>;

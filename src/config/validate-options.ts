@@ -8,6 +8,7 @@ import {
   DEFAULT_OPTIONS,
   DEFAULT_PAUSE,
   DEFAULT_SWARM,
+  type KarafkaDriver,
   type KarafkaModuleOptions,
   type ResolvedKarafkaOptions,
 } from './karafka-options.js';
@@ -24,6 +25,8 @@ import {
   shape,
 } from './option-checks.js';
 
+const DRIVERS: readonly KarafkaDriver[] = ['kafkajs', 'librdkafka'];
+
 export const pauseChecks = shape({
   timeout: milliseconds,
   maxTimeout: milliseconds,
@@ -32,6 +35,7 @@ export const pauseChecks = shape({
 
 const moduleChecks = shape({
   kafka: (value, path) => void validateKafkaSettings(value, path),
+  driver: oneOf(...DRIVERS),
   clientId: nonEmptyString,
   groupId: nonEmptyString,
   concurrency: positiveInteger,
@@ -81,12 +85,16 @@ export function resolveKarafkaOptions(options: KarafkaModuleOptions): ResolvedKa
     );
   }
   moduleChecks(options, '');
+  const fromEnvironment = process.env.KARAFKA_DRIVER;
+  if (fromEnvironment !== undefined && fromEnvironment !== '')
+    oneOf(...DRIVERS)(fromEnvironment, 'KARAFKA_DRIVER');
   if (options.kafka === undefined) {
     throw new KarafkaConfigError('kafka', 'is required', "pass kafka: { 'bootstrap.servers': 'host:9092' }");
   }
   const { defaults = {}, forced = {}, withoutLivenessListener } = processOverrides();
   const resolved: ResolvedKarafkaOptions = {
     ...DEFAULT_OPTIONS,
+    ...(fromEnvironment ? { driver: fromEnvironment as KarafkaDriver } : {}),
     ...stripUndefined(defaults),
     ...stripUndefined(options),
     ...stripUndefined(forced),

@@ -114,6 +114,8 @@ export interface ConsumerClientHandlers {
    * reported revoked first. `error.retriable` tells whether a new client can do better.
    */
   crashed(error: KafkaClientError): void;
+  /** The library's own statistics (librdkafka's JSON, every `statistics.interval.ms`), when it has any. */
+  statistics?(statistics: Record<string, unknown>): void;
 }
 
 export interface ConsumerSubscription {

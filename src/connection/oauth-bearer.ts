@@ -39,7 +39,8 @@ export class OAuthTokenError extends Error {
   }
 }
 
-function expiresAt(token: OAuthToken, now: number): number {
+/** When the token expires, in ms since the epoch (librdkafka's `md_lifetime_ms`). */
+export function expiresAt(token: OAuthToken, now: number): number {
   return token.lifetimeMs > EPOCH_THRESHOLD_MS ? token.lifetimeMs : now + token.lifetimeMs;
 }
 

@@ -25,6 +25,8 @@ export interface SubscriptionGroupHealth {
   lastPollAgeMs?: number;
   /** `topic/partition` of every partition it owns now. */
   assigned: string[];
+  /** Messages behind the high watermark, by `topic/partition` (partitions with a position yet). */
+  lag: Record<string, number>;
   /** Its jobs in flight, with their ages. */
   jobs: RunningJobHealth[];
   /** The client's last error, free of secrets. */
@@ -118,6 +120,7 @@ export class LivenessTracker {
         joined: listener.joined,
         lastPollAgeMs,
         assigned: listener.assigned.map(({ topic, partition }) => `${topic}/${partition}`),
+        lag: listener.lag,
         jobs: jobs.filter((job) => job.subscriptionGroup === listener.id).map((job) => job.health),
         ...(listener.lastError ? { error: listener.lastError } : {}),
         ...(listener.missingTopics.length > 0 ? { missingTopics: listener.missingTopics } : {}),

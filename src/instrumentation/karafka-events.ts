@@ -75,6 +75,11 @@ export interface PartitionStatistics extends TopicPartition {
 
 export interface StatisticsEvent extends SubscriptionGroupEvent {
   partitions: PartitionStatistics[];
+  /**
+   * The client library's own statistics, as it last emitted them: librdkafka's statistics JSON
+   * (Karafka's `statistics.emitted` payload) with `driver: 'librdkafka'`; absent with kafkajs.
+   */
+  client?: Record<string, unknown>;
 }
 
 /** The `type` of an `error.occurred` event, as Karafka's. */

@@ -6,7 +6,9 @@ import {
   type ModuleMetadata,
 } from '@nestjs/common';
 import { cachedTokenProvider } from '../connection/oauth-bearer.js';
-import { KafkajsClientFactory } from '../connection/kafkajs/kafkajs-client-factory.js';
+import { createClientFactory } from '../connection/client-factory.js';
+import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
+import { KARAFKA_OPTIONS } from '../karafka.constants.js';
 import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { KarafkaProducer } from './karafka-producer.js';
 import { ProducerConnection } from './producer-connection.js';
@@ -78,11 +80,16 @@ export class KarafkaProducerModule {
             resolveCustomProducerOptions(await useFactory(...args), `KarafkaProducerModule "${name}"`),
         },
         {
-          // Its own client factory: the module's one carries the module's token provider.
+          // Its own client factory, of the module's driver: the module's one carries the module's token provider.
           provide: connectionToken,
-          inject: [optionsToken, KarafkaMonitor],
-          useFactory: (options: ResolvedCustomProducerOptions, monitor: KarafkaMonitor) => {
-            const clients = new KafkajsClientFactory(
+          inject: [optionsToken, KarafkaMonitor, KARAFKA_OPTIONS],
+          useFactory: (
+            options: ResolvedCustomProducerOptions,
+            monitor: KarafkaMonitor,
+            module: ResolvedKarafkaOptions,
+          ) => {
+            const clients = createClientFactory(
+              module.driver,
               options.oauth ? cachedTokenProvider(options.oauth, monitor) : undefined,
             );
             clients.validate(options.kafka, `KarafkaProducerModule "${name}" kafka`);

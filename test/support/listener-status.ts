@@ -10,6 +10,7 @@ export function runningListener(now: number, overrides: Partial<ListenerStatus> 
     lastPollAt: now,
     startedAt: now - 1_000,
     assigned: [],
+    lag: {},
     missingTopics: [],
     ...overrides,
   };

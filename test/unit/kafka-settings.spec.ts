@@ -322,16 +322,15 @@ describe('librdkafka keys onto kafkajs', () => {
     expect(mapError({ ...servers, acks: -1 } as never).message).toContain('must be a string');
   });
 
-  it('refuses static membership and cooperative-sticky, naming the clients that support them', () => {
+  it('refuses static membership, cooperative-sticky and KIP-848, naming the driver that supports them', () => {
     for (const settings of [
       { 'group.instance.id': 'orders-1' },
       { 'partition.assignment.strategy': 'cooperative-sticky' },
+      { 'group.protocol': 'consumer' },
     ]) {
       const error = mapError({ 'bootstrap.servers': 'localhost:9092', ...settings });
       expect(error.message).toContain('cannot be honoured by the kafkajs client');
-      expect(error.message).toContain(
-        'librdkafka-based client (@confluentinc/kafka-javascript or node-rdkafka)',
-      );
+      expect(error.message).toContain("set driver: 'librdkafka'");
     }
     expect(
       mapError({ 'bootstrap.servers': 'localhost:9092', 'partition.assignment.strategy': 'range' }).message,

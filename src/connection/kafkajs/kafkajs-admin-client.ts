@@ -10,6 +10,7 @@ import type {
   TopicSpec,
   Watermarks,
 } from '../kafka-client.js';
+import { lastOffsetToRead } from '../admin-read.js';
 import type { KafkajsSettings } from './kafkajs-settings.js';
 
 const READ_TIMEOUT_MS = 30_000;
@@ -124,8 +125,7 @@ export class KafkajsAdminClient implements AdminClient {
     groupId: string,
   ): Promise<RawMessage[]> {
     const { high } = (await this.watermarks(topic)).find((w) => w.partition === partition) ?? { high: 0 };
-    // The last offset to read: past the high watermark there is nothing yet.
-    const end = Math.min(high, offset + count) - 1;
+    const end = lastOffsetToRead(high, offset, count);
     if (end < offset) return [];
     const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
     const messages: RawMessage[] = [];

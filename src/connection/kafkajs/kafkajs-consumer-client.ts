@@ -1,6 +1,5 @@
 import { Kafka, type Admin } from 'kafkajs';
 import {
-  KafkaClientError,
   OwnershipUncertainError,
   type ConsumerClient,
   type ConsumerClientHandlers,
@@ -8,6 +7,7 @@ import {
   type TopicPartition,
   type TopicPartitionOffset,
 } from '../kafka-client.js';
+import { MISSING_TOPICS_CHECK_MS, missingTopicWarning } from '../missing-topic.js';
 import { toKafkaClientError } from './kafkajs-errors.js';
 import { installOffsetResetWithoutCommit, onOffsetReset } from './kafkajs-offset-reset.js';
 import { KafkajsPartitionGate } from './kafkajs-partition-gate.js';
@@ -23,10 +23,6 @@ const OWNERSHIP_ERRORS = new Set([
   'GROUP_COORDINATOR_NOT_AVAILABLE',
   'FENCED_INSTANCE_ID',
 ]);
-/** How often topics missing at subscribe time are looked for, unless topic.metadata.refresh.interval.ms says. */
-const MISSING_TOPICS_CHECK_MS = 10_000;
-const MISSING_TOPIC_HINT =
-  'create the topic (npx karafka topics create, or declareTopics: true), or fix the @Consumer topic name; the other topics are consumed meanwhile, and this one once it exists';
 
 /**
  * The contract over kafkajs 2.2.4. kafkajs's own rules differ (pause and seeks survive
@@ -121,14 +117,7 @@ export class KafkajsConsumerClient implements ConsumerClient {
     for (const { topic } of this.settings.subscriptions) {
       if (existing.has(topic) || this.missing.has(topic)) continue;
       this.missing.add(topic);
-      this.handlers?.warning(
-        new KafkaClientError(`topic ${topic} does not exist`, {
-          retriable: true,
-          code: 'UNKNOWN_TOPIC_OR_PARTITION',
-          topic,
-          hint: MISSING_TOPIC_HINT,
-        }),
-      );
+      this.handlers?.warning(missingTopicWarning(topic));
     }
     if (this.missing.size > 0) this.watchMissingTopics();
     if (present.length === 0) return;

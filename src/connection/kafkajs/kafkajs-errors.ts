@@ -13,6 +13,13 @@ export interface ClientErrorDescription {
 
 type ClientError = Error & { type?: string; code?: string };
 
+/** What a driver knows of an error beyond itself: whether an unknown one is retriable, and what it concerns. */
+export interface ClientErrorContext {
+  unknownIsRetriable: boolean;
+  topic?: string;
+  partition?: number;
+}
+
 interface KnownCause {
   test: (error: ClientError) => boolean;
   hint?: string;
@@ -73,7 +80,9 @@ const KNOWN_CAUSES: KnownCause[] = [
   },
   {
     test: (e) =>
-      /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|Connection timeout/i.test(text(e)),
+      /ECONNREFUSED|Connection refused|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|Connection timeout/i.test(
+        text(e),
+      ),
     hint: "Connection setup timed out or was refused: Kafka is unreachable. Check the brokers' addresses and the port (AWS MSK: 9096 for SASL_SSL, 9094 for SSL, 9092 for plaintext), and that this host can reach the cluster (security group changes take a while to propagate)",
     fatal: false,
   },
@@ -120,11 +129,7 @@ export function describeClientError(error: Error): ClientErrorDescription {
  */
 export function toKafkaClientError(
   error: unknown,
-  {
-    unknownIsRetriable,
-    topic,
-    partition,
-  }: { unknownIsRetriable: boolean; topic?: string; partition?: number },
+  { unknownIsRetriable, topic, partition }: ClientErrorContext,
 ): KafkaClientError {
   if (error instanceof KafkaClientError) return error;
   const cause = error instanceof Error ? error : new Error(String(error));

@@ -1,5 +1,6 @@
 import type { Message, TopicMessages } from 'kafkajs';
 import type { ProducedMessage } from '../kafka-client.js';
+import { producedSize } from '../produced-size.js';
 
 /** librdkafka's producer queue settings, as the kafkajs driver's queue applies them. */
 export interface ProduceQueueLimits {
@@ -15,8 +16,6 @@ export interface ProduceQueueLimits {
   maxBytes: number;
 }
 
-/** The most a record's framing takes in Kafka's v2 format (length, attributes, deltas, counts). */
-const RECORD_OVERHEAD_BYTES = 32;
 /** Keeps the array of pending messages from being copied on every request it sends. */
 const COMPACT_AFTER = 16_384;
 
@@ -26,21 +25,6 @@ interface Queued {
   bytes: number;
   resolve(): void;
   reject(error: unknown): void;
-}
-
-function byteLength(value: Buffer | string | null | undefined): number {
-  if (value === null || value === undefined) return 0;
-  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
-}
-
-/** The bytes a message takes in a record batch, about. */
-export function producedSize(message: ProducedMessage): number {
-  let size = RECORD_OVERHEAD_BYTES + byteLength(message.key) + byteLength(message.value);
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    size += Buffer.byteLength(name);
-    for (const item of Array.isArray(value) ? value : [value]) size += byteLength(item);
-  }
-  return size;
 }
 
 function toKafkajs(message: ProducedMessage): Message {

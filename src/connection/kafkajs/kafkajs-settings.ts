@@ -8,24 +8,36 @@ import { COMPRESSION_TYPES, compressionUnavailable } from './compression/index.j
 import type { KafkajsLogging } from './kafkajs-logger.js';
 import type { ProduceQueueLimits } from './kafkajs-produce-queue.js';
 
-const LIBRDKAFKA_CLIENTS = 'a librdkafka-based client (@confluentinc/kafka-javascript or node-rdkafka)';
+const LIBRDKAFKA_CLIENTS = "the librdkafka driver (driver: 'librdkafka')";
 
 /** Keys kafkajs cannot honour, and what to do instead. */
 const UNSUPPORTED: Record<string, (value: unknown) => string | undefined> = {
   'group.instance.id': () =>
-    `static group membership (KIP-345) is supported by ${LIBRDKAFKA_CLIENTS}, not by kafkajs, the client this version uses; remove the key and use the Recreate deployment strategy to limit rebalances`,
+    `static group membership (KIP-345) is supported by ${LIBRDKAFKA_CLIENTS}, not by kafkajs; set driver: 'librdkafka', or remove the key and use the Recreate deployment strategy to limit rebalances`,
+  'group.protocol': (value) =>
+    String(value) === 'classic'
+      ? undefined
+      : `the consumer group protocol of KIP-848 is supported by ${LIBRDKAFKA_CLIENTS}, not by kafkajs; set driver: 'librdkafka', or remove the key`,
+  'group.remote.assignor': () =>
+    `it belongs to KIP-848's group protocol, supported by ${LIBRDKAFKA_CLIENTS}; set driver: 'librdkafka', or remove the key`,
+  'isolation.level': (value) =>
+    String(value) === 'read_committed'
+      ? undefined
+      : `kafkajs always reads committed records only; set driver: 'librdkafka' for '${String(value)}', or remove the key`,
   'partition.assignment.strategy': (value) => {
     const strategy = String(value).trim().toLowerCase();
     if (strategy === 'roundrobin') return undefined;
     return strategy.includes('cooperative')
-      ? `cooperative-sticky (incremental) rebalancing is supported by ${LIBRDKAFKA_CLIENTS}, not by kafkajs, which only has the eager protocol; remove the key (kafkajs assigns round robin)`
+      ? `cooperative-sticky (incremental) rebalancing is supported by ${LIBRDKAFKA_CLIENTS}, not by kafkajs, which only has the eager protocol; set driver: 'librdkafka', or remove the key (kafkajs assigns round robin)`
       : `kafkajs only assigns round robin ("${strategy}" would need ${LIBRDKAFKA_CLIENTS}); remove the key or set 'roundrobin'`;
   },
 };
 
-/** The `kafka` keys the kafkajs driver honours: every known one but static membership (round robin is its only assignor). */
+/** The `kafka` keys the kafkajs driver honours: every known one but those of static membership and KIP-848 (round robin is its only assignor). */
 export const KAFKAJS_KAFKA_KEYS: Readonly<Record<string, KafkaSettingKind>> = Object.fromEntries(
-  Object.entries(KNOWN_KAFKA_SETTINGS).filter(([key]) => key !== 'group.instance.id'),
+  Object.entries(KNOWN_KAFKA_SETTINGS).filter(
+    ([key]) => !['group.instance.id', 'group.protocol', 'group.remote.assignor'].includes(key),
+  ),
 );
 
 const SECURITY_PROTOCOLS = ['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'];

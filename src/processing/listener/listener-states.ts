@@ -47,6 +47,8 @@ export interface ListenerStatus {
   /** When this listener started connecting: the polling TTL counts from here until the first poll. */
   startedAt?: number;
   assigned: TopicPartition[];
+  /** Messages behind the high watermark, by `topic/partition`, of the partitions with a position yet. */
+  lag: Record<string, number>;
   lastError?: string;
   /** Subscribed topics the cluster does not have (yet): the others are consumed meanwhile. */
   missingTopics: string[];

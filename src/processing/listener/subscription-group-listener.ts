@@ -50,6 +50,8 @@ export class SubscriptionGroupListener {
   private readonly problems: ClientProblems;
   private readonly eventBase: { subscriptionGroup: string; groupId: string };
   private statisticsTimer?: NodeJS.Timeout;
+  /** The client library's last statistics, for `statistics.emitted`. */
+  private clientStatistics?: Record<string, unknown>;
   private joined = false;
   private lastPollAt?: number;
   private startedAt?: number;
@@ -109,6 +111,12 @@ export class SubscriptionGroupListener {
       lastPollAt: this.lastPollAt,
       startedAt: this.startedAt,
       assigned: this.partitions.all().map(({ topic, partition }) => ({ topic, partition })),
+      lag: Object.fromEntries(
+        partitionStatistics(this.partitions.all(), this.committer).map((p) => [
+          `${p.topic}/${p.partition}`,
+          p.lag,
+        ]),
+      ),
       lastError: this.problems.lastError,
       missingTopics: this.problems.missingTopics,
     };
@@ -165,6 +173,7 @@ export class SubscriptionGroupListener {
       assigned: (partitions) => this.assigned(partitions),
       warning: (error) => this.problems.warning(error),
       crashed: (error) => this.crashed(error),
+      statistics: (statistics) => (this.clientStatistics = statistics),
     };
   }
 
@@ -249,6 +258,11 @@ export class SubscriptionGroupListener {
 
   private emitStatistics(): void {
     const partitions = partitionStatistics(this.partitions.all(), this.committer);
-    this.deps.monitor.instrument('statistics.emitted', { ...this.eventBase, partitions });
+    const client = this.clientStatistics;
+    this.deps.monitor.instrument('statistics.emitted', {
+      ...this.eventBase,
+      partitions,
+      ...(client ? { client } : {}),
+    });
   }
 }

@@ -26,7 +26,10 @@ export class PartitionTransactions {
     this.refuseWhenRevoked('start');
     this.producer ??= this.env.transactionalProducer(this.tp);
     const client = await this.producer.get();
-    if (!client.transaction) throw new Error('the Kafka driver in use has no transactions');
+    if (!client.transaction)
+      throw new Error(
+        "this.transaction needs a driver with transactions: the librdkafka driver has none yet, use driver: 'kafkajs' for consume-transform-produce",
+      );
     // A commit of an older mark still in flight must land first: the offset never moves back after the transaction.
     await committer.flush();
     let marked: number | undefined;

@@ -1,0 +1,68 @@
+import type { OAuthToken } from '../../config/karafka-options.js';
+import type {
+  AdminClient,
+  ConsumerClient,
+  ConsumerClientSettings,
+  KafkaClientFactory,
+  KafkaSettingKind,
+  KafkaSettings,
+  ProducerClient,
+  ProducerClientSettings,
+} from '../kafka-client.js';
+import { expiresAt } from '../oauth-bearer.js';
+import { LibrdkafkaAdminClient } from './librdkafka-admin-client.js';
+import { librdkafkaBinding } from './librdkafka-binding.js';
+import { LibrdkafkaConsumerClient } from './librdkafka-consumer-client.js';
+import { LibrdkafkaProducerClient } from './librdkafka-producer-client.js';
+import { LIBRDKAFKA_KAFKA_KEYS, toLibrdkafkaConfig, type LibrdkafkaConfig } from './librdkafka-settings.js';
+
+/** librdkafka's token callback over the module's token provider (the same one the kafkajs driver uses). */
+type TokenRefresh = () => Promise<{ tokenValue: string; lifetime: number; principal: string }>;
+
+/** Builds librdkafka clients (@confluentinc/kafka-javascript's native API) from librdkafka settings, passed as written. */
+export class LibrdkafkaClientFactory implements KafkaClientFactory {
+  readonly name = 'librdkafka';
+  readonly kafkaKeys: Readonly<Record<string, KafkaSettingKind>> = LIBRDKAFKA_KAFKA_KEYS;
+  private readonly tokenRefresh?: TokenRefresh;
+
+  /** Throws KarafkaConfigError naming the install command when the binding is missing. */
+  constructor(tokenProvider?: () => Promise<OAuthToken>) {
+    librdkafkaBinding();
+    if (tokenProvider) {
+      this.tokenRefresh = async () => {
+        const token = await tokenProvider().catch((error: unknown) => {
+          // The binding prefixes the message of what it is given, and the original is in error.occurred already.
+          throw error instanceof Error
+            ? Object.create(Object.getPrototypeOf(error), Object.getOwnPropertyDescriptors(error))
+            : error;
+        });
+        const principal = 'principalName' in token ? token.principalName : token.principal;
+        return { tokenValue: token.token, lifetime: expiresAt(token, Date.now()), principal };
+      };
+    }
+  }
+
+  /** The librdkafka configuration of these settings; throws KarafkaConfigError naming a key under `path`. */
+  config(kafka: KafkaSettings, path?: string): LibrdkafkaConfig {
+    const config = toLibrdkafkaConfig(kafka, this.tokenRefresh !== undefined, path);
+    return this.tokenRefresh
+      ? ({ ...config, oauthbearer_token_refresh_cb: this.tokenRefresh } as unknown as LibrdkafkaConfig)
+      : config;
+  }
+
+  validate(kafka: KafkaSettings, path?: string): void {
+    this.config(kafka, path);
+  }
+
+  consumer(settings: ConsumerClientSettings): ConsumerClient {
+    return new LibrdkafkaConsumerClient(settings, this.config(settings.kafka));
+  }
+
+  producer(settings: ProducerClientSettings): ProducerClient {
+    return new LibrdkafkaProducerClient(settings, this.config(settings.kafka));
+  }
+
+  admin(settings: { clientId: string; kafka: KafkaSettings }): AdminClient {
+    return new LibrdkafkaAdminClient(settings.clientId, this.config(settings.kafka));
+  }
+}

@@ -1,0 +1,175 @@
+import type {
+  DeliveryReport,
+  LibrdKafkaError,
+  MessageHeader,
+  Producer,
+  ProducerTopicConfig,
+} from '@confluentinc/kafka-javascript';
+import type { ProducedMessage, ProducerClient, ProducerClientSettings, RawHeaders } from '../kafka-client.js';
+import { producedSize } from '../produced-size.js';
+import { librdkafkaBinding, onClientError } from './librdkafka-binding.js';
+import { toKafkaClientError } from './librdkafka-errors.js';
+import type { LibrdkafkaConfig } from './librdkafka-settings.js';
+
+const CONNECT_TIMEOUT_MS = 10_000;
+const FLUSH_TIMEOUT_MS = 10_000;
+/** How often delivery reports are served. */
+const POLL_INTERVAL_MS = 20;
+/** librdkafka's error when its queue is full (RD_KAFKA_RESP_ERR__QUEUE_FULL). */
+const QUEUE_FULL = -184;
+
+interface Delivery {
+  topic: string;
+  message: ProducedMessage;
+  bytes: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Headers as librdkafka takes them: one `{ name: value }` per value, in order. */
+export function toBindingHeaders(headers: RawHeaders | undefined): MessageHeader[] | undefined {
+  if (!headers) return undefined;
+  const list: MessageHeader[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) list.push({ [name]: one });
+  }
+  return list;
+}
+
+/**
+ * A native librdkafka producer on librdkafka's own queue (`linger.ms`, `batch.*`, idempotence as
+ * configured, acks=all by default): a promise per message, settled by its delivery report. What
+ * librdkafka's queue refuses (`queue.buffering.max.*`) waits here, in call order, and goes in as
+ * reports make room; `room()` tells a caller that can wait when the queue is below its limits.
+ */
+export class LibrdkafkaProducerClient implements ProducerClient {
+  private readonly producer: Producer;
+  /** In librdkafka's queue, by opaque, until their delivery report. */
+  private readonly inFlight = new Map<number, Delivery>();
+  /** Refused by librdkafka's full queue: produced in this order once there is room. */
+  private readonly waiting: Delivery[] = [];
+  private queuedBytes = 0;
+  private readonly maxMessages: number;
+  private readonly maxBytes: number;
+  private waiters: (() => void)[] = [];
+  private sequence = 0;
+
+  constructor(settings: ProducerClientSettings, config: LibrdkafkaConfig) {
+    const { Producer } = librdkafkaBinding();
+    const { 'compression.type': compression, acks, ...global } = config;
+    this.maxMessages = Number(config['queue.buffering.max.messages'] ?? 100_000);
+    this.maxBytes = Number(config['queue.buffering.max.kbytes'] ?? 1_048_576) * 1024;
+    // Topic-level keys in the topic configuration: its defaults would replace them set globally.
+    this.producer = new Producer(
+      { 'enable.idempotence': true, ...global, 'client.id': settings.clientId, dr_cb: true },
+      {
+        acks: acks === undefined || acks === 'all' ? -1 : Number(acks),
+        ...(compression === undefined ? {} : { 'compression.type': compression }),
+      } as ProducerTopicConfig,
+    );
+    // The token callback's failures: reported by the token provider (error.occurred), and by the
+    // sends they fail. Unheard, an EventEmitter 'error' would throw.
+    onClientError(this.producer, () => undefined);
+    this.producer.on('delivery-report', (error: LibrdKafkaError | null, report: DeliveryReport) => {
+      const delivery = this.inFlight.get(report.opaque as number);
+      if (!delivery) return;
+      this.inFlight.delete(report.opaque as number);
+      this.queuedBytes -= delivery.bytes;
+      if (error)
+        delivery.reject(
+          toKafkaClientError(error, {
+            unknownIsRetriable: true,
+            topic: report.topic,
+            partition: report.partition,
+          }),
+        );
+      else delivery.resolve();
+      this.drain();
+    });
+  }
+
+  connect(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.producer.connect({ timeout: CONNECT_TIMEOUT_MS }, (error) => {
+        if (error) return reject(toKafkaClientError(error, { unknownIsRetriable: true }));
+        this.producer.setPollInterval(POLL_INTERVAL_MS);
+        resolve();
+      }),
+    );
+  }
+
+  produce(topic: string, message: ProducedMessage): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ topic, message, bytes: producedSize(message), resolve, reject });
+      this.drain();
+    });
+  }
+
+  async send(topic: string, messages: ProducedMessage[]): Promise<void> {
+    await Promise.all(messages.map((message) => this.produce(topic, message)));
+  }
+
+  room(): Promise<void> {
+    return this.until(
+      () =>
+        this.waiting.length === 0 &&
+        this.inFlight.size < this.maxMessages &&
+        this.queuedBytes < this.maxBytes,
+    );
+  }
+
+  flush(): Promise<void> {
+    return this.until(() => this.waiting.length === 0 && this.inFlight.size === 0);
+  }
+
+  async disconnect(): Promise<void> {
+    if (!this.producer.isConnected()) return;
+    await this.flush();
+    await new Promise<void>((resolve) => {
+      this.producer.flush(FLUSH_TIMEOUT_MS, () => {
+        this.producer.setPollInterval(0);
+        this.producer.disconnect(() => resolve());
+      });
+    });
+  }
+
+  /** Hands waiting messages to librdkafka, in order, until its queue refuses one. */
+  private drain(): void {
+    while (this.waiting.length > 0) {
+      const delivery = this.waiting[0];
+      const opaque = ++this.sequence;
+      try {
+        this.producer.produce(
+          delivery.topic,
+          delivery.message.partition ?? null,
+          toBuffer(delivery.message.value),
+          delivery.message.key ?? null,
+          delivery.message.timestamp ?? null,
+          opaque,
+          toBindingHeaders(delivery.message.headers),
+        );
+      } catch (error) {
+        if ((error as { code?: number }).code === QUEUE_FULL && this.inFlight.size > 0) break;
+        this.waiting.shift();
+        delivery.reject(toKafkaClientError(error, { unknownIsRetriable: true, topic: delivery.topic }));
+        continue;
+      }
+      this.waiting.shift();
+      this.inFlight.set(opaque, delivery);
+      this.queuedBytes += delivery.bytes;
+    }
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves once `condition` holds, checked after each change of the queue. */
+  private async until(condition: () => boolean): Promise<void> {
+    while (!condition()) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+}
+
+function toBuffer(value: Buffer | string | null): Buffer | null {
+  return value === null || Buffer.isBuffer(value) ? value : Buffer.from(value);
+}
