@@ -20,10 +20,6 @@ const UNSUPPORTED: Record<string, (value: unknown) => string | undefined> = {
       : `the consumer group protocol of KIP-848 is supported by ${LIBRDKAFKA_CLIENTS}, not by kafkajs; set driver: 'librdkafka', or remove the key`,
   'group.remote.assignor': () =>
     `it belongs to KIP-848's group protocol, supported by ${LIBRDKAFKA_CLIENTS}; set driver: 'librdkafka', or remove the key`,
-  'isolation.level': (value) =>
-    String(value) === 'read_committed'
-      ? undefined
-      : `kafkajs always reads committed records only; set driver: 'librdkafka' for '${String(value)}', or remove the key`,
   'partition.assignment.strategy': (value) => {
     const strategy = String(value).trim().toLowerCase();
     if (strategy === 'roundrobin') return undefined;
