@@ -335,6 +335,41 @@ if (MODE === 'karafka' || MODE === 'io') {
       await producer.send({ topic: TOPIC, acks: -1, messages: batch });
     }
     await producer.disconnect();
+  } else if (MODE === 'produce-librdkafka') {
+    // The binding's native producer as its users run it: idempotent, acks all, produce() per
+    // message (waiting for room when its queue is full), then flush.
+    const { createRequire } = await import('node:module');
+    const { Producer } = createRequire(import.meta.url)('@confluentinc/kafka-javascript');
+    const producer = new Producer(
+      { 'bootstrap.servers': KAFKA_BROKERS, 'enable.idempotence': true, dr_cb: true },
+      { acks: -1 },
+    );
+    await new Promise((resolve, reject) =>
+      producer.connect({}, (error) => (error ? reject(error) : resolve())),
+    );
+    producer.setPollInterval(20);
+    let delivered = 0;
+    const allDelivered = new Promise((resolve, reject) =>
+      producer.on('delivery-report', (error) => {
+        if (error) reject(error);
+        else if (++delivered === expected) resolve();
+      }),
+    );
+    start();
+    for (const { key, payload } of messages) {
+      const value = Buffer.from(JSON.stringify(payload));
+      for (;;) {
+        try {
+          producer.produce(TOPIC, null, value, key);
+          break;
+        } catch (error) {
+          if (error.code !== -184) throw error; // queue full: let delivery reports make room
+          await sleep(5);
+        }
+      }
+    }
+    await allDelivered;
+    await new Promise((resolve) => producer.disconnect(resolve));
   } else {
     const app = await karafkaApp([]);
     const producer = app.get(KarafkaProducer);

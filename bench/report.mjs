@@ -192,6 +192,12 @@ function produceChecks(produce) {
       verdict: '',
     },
     {
+      name: 'produceAsync on the librdkafka driver, time over the raw native producer',
+      value: fmt(ratio(produce.librdkafkaProduce, produce.produceAsyncLibrdkafka), 2),
+      target: 'reported',
+      verdict: '',
+    },
+    {
       name: 'produceAsync, idempotent over enable.idempotence false, time',
       value: fmt(ratio(produce.produceAsyncNotIdempotent, produce.produceAsync), 2),
       target: 'reported',
@@ -262,7 +268,11 @@ function produceTable({ produce, settings }) {
         ['KarafkaProducer.produceMany of all', produce.produceMany],
         ['raw kafkajs producer.send, batches of 10,000', produce.kafkajsSend],
         ["produceAsync with 'enable.idempotence': false (acks all)", produce.produceAsyncNotIdempotent],
-        ['raw librdkafka', { error: 'not measured here: it comes with the librdkafka driver (issue 13)' }],
+        [
+          'KarafkaProducer.produceAsync each on the librdkafka driver, then app.close()',
+          produce.produceAsyncLibrdkafka,
+        ],
+        ['raw librdkafka Producer.produce each (native API), then flush', produce.librdkafkaProduce],
       ],
     ),
   ];

@@ -24,12 +24,14 @@ const root = join(here, '..');
 // karafkaLibrdkafka: (a) on the librdkafka driver; librdkafka: the binding's raw native consume loop.
 const SYSTEMS = ['karafka', 'kafkajs', 'karafkaLibrdkafka', 'librdkafka', 'microservices', 'java'];
 const MEASUREMENTS = [...SYSTEMS, 'heap-capped', 'io', 'latency', 'lifecycle', 'partitions', 'produce'];
-/** The produce section's systems and their child modes (raw librdkafka: not measured yet). */
+/** The produce section's systems and their child modes; the librdkafka ones when the binding loads. */
 const PRODUCERS = {
   produceAsync: 'produce-async',
   produceMany: 'produce-many',
   kafkajsSend: 'produce-kafkajs',
   produceAsyncNotIdempotent: 'produce-async',
+  produceAsyncLibrdkafka: 'produce-async',
+  librdkafkaProduce: 'produce-librdkafka',
 };
 
 const { values } = parseArgs({
@@ -541,7 +543,10 @@ try {
 
   if (!skip.has('produce')) {
     log(`produce: ${MESSAGES} messages of ~${SIZE} B to a fresh ${PARTITIONS}-partition topic a run`);
-    results.produce = await rounds('produce', Object.keys(PRODUCERS), RUNS, async (system, round) => {
+    const producers = Object.keys(PRODUCERS).filter(
+      (system) => !/librdkafka/i.test(system) || librdkafkaLoads(),
+    );
+    results.produce = await rounds('produce', producers, RUNS, async (system, round) => {
       const topic = name(`produce-${system}-${round}`);
       await createTopic(topic, PARTITIONS);
       return child({
@@ -551,6 +556,7 @@ try {
         EXPECTED: String(MESSAGES),
         SIZE: String(SIZE),
         ...(system === 'produceAsyncNotIdempotent' ? { IDEMPOTENCE: 'false' } : {}),
+        ...(system === 'produceAsyncLibrdkafka' ? { DRIVER: 'librdkafka' } : {}),
       });
     });
   }
