@@ -22,6 +22,7 @@ import {
 } from '../support/kafka-topics.js';
 import { freePort } from '../support/free-port.js';
 import { waitFor } from '../support/wait-for.js';
+import { librdkafkaUnavailable } from '../support/librdkafka.js';
 
 useCliProcesses();
 
@@ -108,6 +109,15 @@ async function produceOne(topic: string, partition: number, payload: object): Pr
   } finally {
     await producer.disconnect();
   }
+}
+
+/** The partitions each node held at its last SIGTTIN dump, by node index. */
+function lastDumps(run: Run, groupId: string): Map<string, string> {
+  const dump = new RegExp(
+    `\\[karafka node (\\d)\\] SIGTTIN: subscription group ${groupId}/default: .*assigned (.+)`,
+    'g',
+  );
+  return new Map([...run.output().matchAll(dump)].map((m) => [m[1], m[2].split(', ').sort().join(', ')]));
 }
 
 const status = async (port: number) => (await fetch(`http://127.0.0.1:${port}/`)).status;
@@ -323,4 +333,45 @@ describe('karafka swarm: a supervisor and 3 real node processes on the real brok
     }
     expect(run.output()).not.toContain('already in use');
   });
+
+  it.skipIf(librdkafkaUnavailable())(
+    'on the librdkafka driver each node is a static member of its own (group.instance.id suffixed by its index): a node killed and restarted gets its partitions back, no other node moves',
+    async () => {
+      const topic = uniqueName('swarm-static');
+      const groupId = uniqueName('group');
+      await createTopic(topic, PARTITIONS);
+      const run = swarm({
+        KARAFKA_DRIVER: 'librdkafka',
+        TOPICS: topic,
+        GROUP_ID: groupId,
+        // Longer than a restart (5 s and a boot): the broker keeps the killed member's partitions.
+        KAFKA: JSON.stringify({ 'group.instance.id': 'swarm-static', 'session.timeout.ms': 45_000 }),
+      });
+      await waitForMembers(groupId, 3);
+      await produceNumbered(topic, 60, PARTITIONS);
+      await waitForProcessed(run, topic, 60);
+      run.child.kill('SIGTTIN');
+      await waitFor(() => lastDumps(run, groupId).size === 3, 15_000, 'three dumps');
+      const before = lastDumps(run, groupId);
+      // Nodes sharing one instance id would fence each other; suffixed, all three hold partitions.
+      expect([...before.values()].every((partitions) => partitions.length > 0)).toBe(true);
+
+      const victim = currentNodes(run).get(1)!;
+      process.kill(victim, 'SIGKILL');
+      await waitFor(() => currentNodes(run).get(1) !== victim, 15_000, 'a new node 1');
+      await produceNumbered(topic, 60, PARTITIONS, 60);
+      await waitForProcessed(run, topic, 120);
+      const dumped = run.output().length;
+      run.child.kill('SIGTTIN');
+      await waitFor(
+        () => lastDumps({ ...run, output: () => run.output().slice(dumped) }, groupId).size === 3,
+        15_000,
+        'three dumps after the restart',
+      );
+      expect(lastDumps(run, groupId)).toEqual(before);
+      expect(run.output()).not.toMatch(/fenced|FENCED/);
+      run.child.kill('SIGTERM');
+      expect((await run.exit).code, run.output()).toBe(0);
+    },
+  );
 });
