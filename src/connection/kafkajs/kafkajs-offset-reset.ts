@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Logger } from '@nestjs/common';
+import { offsetResetWarning } from '../offset-reset.js';
 
 /** A position kafkajs reset by itself, for the driver that owns the member. */
 export interface OffsetReset {
@@ -57,9 +58,7 @@ export function installOffsetResetWithoutCommit(): void {
     const offset = answer?.partitions.find((p) => p.partition === partition)?.offset;
     if (offset === undefined) return;
     const from = this.nextOffset(topic, partition).toString();
-    logger.warn(
-      `${topic}/${partition}: offset ${from} is out of range; reset to ${offset} (auto.offset.reset ${fromBeginning ? 'earliest' : 'latest'})`,
-    );
+    logger.warn(offsetResetWarning(topic, partition, from, offset, fromBeginning ? 'earliest' : 'latest'));
     this.resolvedOffsets[topic][partition] = offset;
     const reset = { groupId: this.groupId, memberId: this.memberId, topic, partition, from: Number(from) };
     for (const listener of listeners) listener(reset);

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type {
   LibrdKafkaError,
   Message,
@@ -14,6 +15,7 @@ import {
   type TopicPartitionOffset,
 } from '../kafka-client.js';
 import { MISSING_TOPICS_CHECK_MS, missingTopicWarning } from '../missing-topic.js';
+import { offsetResetWarning } from '../offset-reset.js';
 import { nativeConsumer, onClientError, type NativeConsumer } from './librdkafka-binding.js';
 import { LibrdkafkaRawMessage } from './librdkafka-raw-message.js';
 import { CODES, OWNERSHIP_CODES, UNRECOVERABLE_CODES, toKafkaClientError } from './librdkafka-errors.js';
@@ -27,6 +29,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const DISCONNECT_TIMEOUT_MS = 10_000;
 /** How long a fatal error waits for librdkafka's log line naming its cause. */
 const FATAL_REASON_WAIT_MS = 1_000;
+const logger = new Logger('Karafka librdkafka');
 /** librdkafka's warning when a fetch position fell out of the log: "[thrd:…]: <topic> [<p>]: offset reset (at offset 1000 …". */
 const OFFSET_RESET = /^(?:\[thrd:[^\]]*\]: )?(.+) \[(\d+)\]: offset reset \(at offset (-?\d+)/;
 
@@ -391,8 +394,13 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
         state.rewindTo ??= list[0].offset;
         continue;
       }
-      const resetFrom = this.resets.get(k);
+      const reset = this.resets.get(k);
       this.resets.delete(k);
+      const resetFrom = reset !== undefined && reset !== list[0].offset ? reset : undefined;
+      if (resetFrom !== undefined)
+        logger.warn(
+          offsetResetWarning(state.topic, state.partition, resetFrom, list[0].offset, this.autoOffsetReset),
+        );
       let highWatermark = list[list.length - 1].offset + 1;
       try {
         highWatermark = Math.max(
@@ -407,7 +415,7 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
         partition: state.partition,
         highWatermark,
         messages: list.map((message) => new LibrdkafkaRawMessage(message)),
-        resetFrom: resetFrom !== undefined && resetFrom !== list[0].offset ? resetFrom : undefined,
+        resetFrom,
       });
     }
   }
