@@ -181,14 +181,23 @@ export interface ProducerClientSettings {
  * The producer's side of a transaction (Kafka's `beginTransaction` … `commitTransaction`): what is
  * produced through it, and the offsets sent with it, are committed or aborted together.
  */
+/** The consumer group whose offsets a transaction commits, and its member that read them. */
+export interface TransactionGroup {
+  groupId: string;
+  consumer?: ConsumerClient;
+}
+
 export interface ProducerTransaction {
   /** As {@link ProducerClient.produce}, inside the transaction. */
   produce(topic: string, message: ProducedMessage): Promise<void>;
   /**
    * Adds the consumer group's offsets (next to read) to the transaction (Kafka's
    * `sendOffsetsToTransaction`): the group commits them only if the transaction commits.
+   * `consumer` is the group's member that read them, a client of the same driver: librdkafka
+   * requires it (it sends the member's group metadata, so a zombie member of an older
+   * generation is fenced, KIP-447); kafkajs sends the group id alone.
    */
-  sendOffsets(groupId: string, offsets: TopicPartitionOffset[]): Promise<void>;
+  sendOffsets(group: TransactionGroup, offsets: TopicPartitionOffset[]): Promise<void>;
 }
 
 /**

@@ -11,10 +11,6 @@ import { kafkajsHarness } from './kafkajs-harness.js';
 export function librdkafkaHarness(): ConformanceHarness {
   return {
     ...kafkajsHarness(),
-    knownGaps: {
-      'a transaction commits its messages and offsets together, or aborts them':
-        "not built yet: librdkafka's sendOffsetsToTransaction takes the consumer's group metadata, which the contract's sendOffsets(groupId) does not carry",
-    },
     factory: () => new LibrdkafkaClientFactory(),
   };
 }

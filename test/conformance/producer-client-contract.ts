@@ -37,18 +37,24 @@ export function describeProducerClientContract(driver: string, harness: Conforma
       return client;
     };
 
-    /** Reads `topic` from the start with the driver's consumer until `until` holds. */
-    const read = async (topic: string, until: (member: Member) => boolean) => {
+    /** A started member of `groupId` reading `topic` from the start with the driver's consumer. */
+    const startMember = async (groupId: string, topic: string) => {
       const client = harness.factory().consumer({
-        groupId: uniqueName('conformance-reader'),
-        clientId: uniqueName('conformance-reader'),
+        groupId,
+        clientId: uniqueName(groupId),
         subscriptions: [{ topic, fromBeginning: true }],
         maxWaitTime: harness.maxWaitTime,
         kafka: harness.kafka(),
       });
-      const member = new Member(client, 'reader', harness.eager, harness.timeoutMs);
+      const member = new Member(client, groupId, harness.eager, harness.timeoutMs);
       opened.push(member);
       await client.start(member);
+      return member;
+    };
+
+    /** Reads `topic` from the start with the driver's consumer until `until` holds. */
+    const read = async (topic: string, until: (member: Member) => boolean) => {
+      const member = await startMember(uniqueName('conformance-reader'), topic);
       await member.until(() => until(member), `what was produced to ${topic}`);
       return member;
     };
@@ -109,10 +115,14 @@ export function describeProducerClientContract(driver: string, harness: Conforma
       const client = await producer({}, uniqueName('conformance-tx'));
       if (!client.transaction)
         throw new Error(`the ${driver} producer has no transaction() with a transactional id`);
+      // The group's member that read the offsets: librdkafka sends its group metadata with them.
+      const member = await startMember(groupId, topic);
+      await member.until(() => member.held.size > 0, `the assignment of ${groupId}`);
+      const consumer = member.client;
       const result = await client.transaction(async (tx) => {
         await tx.produce(topic, { value: 'committed-0' });
         await tx.produce(topic, { value: 'committed-1' });
-        await tx.sendOffsets(groupId, [{ topic, partition: 0, offset: 2 }]);
+        await tx.sendOffsets({ groupId, consumer }, [{ topic, partition: 0, offset: 2 }]);
         return 'done';
       });
       expect(result).toBe('done');
@@ -123,8 +133,8 @@ export function describeProducerClientContract(driver: string, harness: Conforma
         }),
       ).rejects.toThrow('abort it');
       await client.produce(topic, { value: 'plain' });
-      const member = await read(topic, (m) => m.values(topic, 0).includes('plain'));
-      expect(member.values(topic, 0)).toEqual(['committed-0', 'committed-1', 'plain']);
+      const reader = await read(topic, (m) => m.values(topic, 0).includes('plain'));
+      expect(reader.values(topic, 0)).toEqual(['committed-0', 'committed-1', 'plain']);
     });
   });
 }

@@ -97,7 +97,7 @@ export class KafkajsProducerClient implements ProducerClient {
             delivered.catch(() => undefined);
             return delivered;
           },
-          sendOffsets: (groupId, offsets) =>
+          sendOffsets: ({ groupId }, offsets) =>
             transaction.sendOffsets({ consumerGroupId: groupId, topics: byTopic(offsets) }),
         });
         await queue.flush();

@@ -102,6 +102,11 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
     this.autoOffsetReset = settings.subscriptions[0]?.fromBeginning === false ? 'latest' : 'earliest';
   }
 
+  /** The native consumer once started, and its group id: a transaction's sendOffsetsToTransaction sends its group metadata. */
+  groupMember(): { groupId: string; consumer?: NativeConsumer } {
+    return { groupId: this.settings.groupId, consumer: this.consumer };
+  }
+
   async start(handlers: ConsumerClientHandlers): Promise<void> {
     this.handlers = handlers;
     try {

@@ -6,6 +6,7 @@ import { librdkafkaErrorName } from './librdkafka-binding.js';
 /** librdkafka codes by name, for the few this driver acts on (the binding's CODES.ERRORS). */
 export const CODES = {
   FATAL: -150,
+  FENCED: -144,
   STATE: -172,
   TIMED_OUT: -185,
   AUTHENTICATION: -169,

@@ -10,6 +10,7 @@ import { producedSize } from '../produced-size.js';
 import { librdkafkaBinding, onClientError } from './librdkafka-binding.js';
 import { toKafkaClientError } from './librdkafka-errors.js';
 import type { LibrdkafkaConfig } from './librdkafka-settings.js';
+import { LibrdkafkaTransactions } from './librdkafka-transactions.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const FLUSH_TIMEOUT_MS = 10_000;
@@ -42,6 +43,7 @@ export function toBindingHeaders(headers: RawHeaders | undefined): MessageHeader
  * configured, acks=all by default): a promise per message, settled by its delivery report. What
  * librdkafka's queue refuses (`queue.buffering.max.*`) waits here, in call order, and goes in as
  * reports make room; `room()` tells a caller that can wait when the queue is below its limits.
+ * With a transactional id, transactions ({@link LibrdkafkaTransactions}) on the same queue.
  */
 export class LibrdkafkaProducerClient implements ProducerClient {
   private readonly producer: Producer;
@@ -54,10 +56,19 @@ export class LibrdkafkaProducerClient implements ProducerClient {
   private readonly maxBytes: number;
   private waiters: (() => void)[] = [];
   private sequence = 0;
+  private readonly transactions?: LibrdkafkaTransactions;
+  /**
+   * A transactional librdkafka producer sends nothing outside a transaction: messages produced
+   * outside one go through an idempotent producer of their own, connected on first use.
+   */
+  private readonly outside?: { client: LibrdkafkaProducerClient; connected?: Promise<void> };
+  readonly transaction?: ProducerClient['transaction'];
 
   constructor(settings: ProducerClientSettings, config: LibrdkafkaConfig) {
     const { Producer } = librdkafkaBinding();
     const { 'compression.type': compression, acks, ...global } = config;
+    const transactionalId = settings.transactionalId ?? config['transactional.id'];
+    if (transactionalId !== undefined) global['transactional.id'] = transactionalId;
     this.maxMessages = Number(config['queue.buffering.max.messages'] ?? 100_000);
     this.maxBytes = Number(config['queue.buffering.max.kbytes'] ?? 1_048_576) * 1024;
     // Topic-level keys in the topic configuration: its defaults would replace them set globally.
@@ -87,6 +98,17 @@ export class LibrdkafkaProducerClient implements ProducerClient {
       else delivery.resolve();
       this.drain();
     });
+    if (transactionalId !== undefined) {
+      const transactions = new LibrdkafkaTransactions(this.producer, (topic, message) =>
+        this.enqueue(topic, message),
+      );
+      this.transactions = transactions;
+      this.transaction = (work) => transactions.run(work);
+      const plain = Object.fromEntries(Object.entries(config).filter(([key]) => key !== 'transactional.id'));
+      this.outside = {
+        client: new LibrdkafkaProducerClient({ ...settings, transactionalId: undefined }, plain),
+      };
+    }
   }
 
   connect(): Promise<void> {
@@ -100,17 +122,21 @@ export class LibrdkafkaProducerClient implements ProducerClient {
   }
 
   produce(topic: string, message: ProducedMessage): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ topic, message, bytes: producedSize(message), resolve, reject });
-      this.drain();
+    const outside = this.outside;
+    if (!outside) return this.enqueue(topic, message);
+    outside.connected ??= outside.client.connect().catch((error: unknown) => {
+      outside.connected = undefined;
+      throw error;
     });
+    return outside.connected.then(() => outside.client.produce(topic, message));
   }
 
   async send(topic: string, messages: ProducedMessage[]): Promise<void> {
     await Promise.all(messages.map((message) => this.produce(topic, message)));
   }
 
-  room(): Promise<void> {
+  async room(): Promise<void> {
+    await this.whenOutside((client) => client.room());
     return this.until(
       () =>
         this.waiting.length === 0 &&
@@ -119,11 +145,15 @@ export class LibrdkafkaProducerClient implements ProducerClient {
     );
   }
 
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
+    await this.transactions?.idle();
+    await this.whenOutside((client) => client.flush());
     return this.until(() => this.waiting.length === 0 && this.inFlight.size === 0);
   }
 
   async disconnect(): Promise<void> {
+    await this.transactions?.idle();
+    await this.whenOutside((client) => client.disconnect());
     if (!this.producer.isConnected()) return;
     await this.flush();
     await new Promise<void>((resolve) => {
@@ -131,6 +161,27 @@ export class LibrdkafkaProducerClient implements ProducerClient {
         this.producer.setPollInterval(0);
         this.producer.disconnect(() => resolve());
       });
+    });
+  }
+
+  /** `then` on the producer of messages outside transactions, if it connected (a failed connect failed its messages). */
+  private async whenOutside(then: (client: LibrdkafkaProducerClient) => Promise<void>): Promise<void> {
+    const outside = this.outside;
+    if (!outside?.connected) return;
+    if (
+      await outside.connected.then(
+        () => true,
+        () => false,
+      )
+    )
+      await then(outside.client);
+  }
+
+  /** Queues one message for librdkafka. */
+  private enqueue(topic: string, message: ProducedMessage): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ topic, message, bytes: producedSize(message), resolve, reject });
+      this.drain();
     });
   }
 

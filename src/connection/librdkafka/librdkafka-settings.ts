@@ -75,12 +75,6 @@ export function toLibrdkafkaConfig(
         "remove it (group.remote.assignor picks the broker's assignor)",
       );
   }
-  if (settings['transactional.id'] !== undefined)
-    throw new KarafkaConfigError(
-      at('transactional.id'),
-      'is not supported by the librdkafka driver yet: it has no transactions',
-      "use driver: 'kafkajs' for producer.transaction and this.transaction (consume-transform-produce)",
-    );
   const oauth = String(settings['sasl.mechanisms'] ?? '').toUpperCase() === 'OAUTHBEARER';
   if (oauth && !withOAuth)
     throw new KarafkaConfigError(

@@ -27,9 +27,7 @@ export class PartitionTransactions {
     this.producer ??= this.env.transactionalProducer(this.tp);
     const client = await this.producer.get();
     if (!client.transaction)
-      throw new Error(
-        "this.transaction needs a driver with transactions: the librdkafka driver has none yet, use driver: 'kafkajs' for consume-transform-produce",
-      );
+      throw new Error('this.transaction needs a transactional producer: its client has none');
     // A commit of an older mark still in flight must land first: the offset never moves back after the transaction.
     await committer.flush();
     let marked: number | undefined;
@@ -44,7 +42,8 @@ export class PartitionTransactions {
       const value = await work(new ConsumerTransaction(naming, transaction, mark));
       if (marked !== undefined) {
         this.refuseWhenRevoked('commit');
-        await transaction.sendOffsets(route.groupId, [{ topic, partition, offset: marked }]);
+        const group = { groupId: route.groupId, consumer: this.env.client() };
+        await transaction.sendOffsets(group, [{ topic, partition, offset: marked }]);
       }
       return value;
     });
