@@ -22,3 +22,42 @@ export function partitionStatistics(
   }
   return partitions;
 }
+
+/**
+ * A listener's `statistics.emitted`: every `statistics.interval.ms`, its partitions' figures and
+ * the client library's own last statistics (librdkafka's), when it gives any.
+ */
+export class ListenerStatistics {
+  private timer?: NodeJS.Timeout;
+  private client?: Record<string, unknown>;
+
+  constructor(
+    private readonly partitions: () => PartitionStatistics[],
+    private readonly emit: (statistics: {
+      partitions: PartitionStatistics[];
+      client?: Record<string, unknown>;
+    }) => void,
+  ) {}
+
+  /** The client library's statistics, kept for the next emission. */
+  received(statistics: Record<string, unknown>): void {
+    this.client = statistics;
+  }
+
+  start(intervalMs: unknown): void {
+    if (typeof intervalMs !== 'number' || intervalMs <= 0) return;
+    this.timer = setInterval(() => {
+      const { client } = this;
+      this.emit({ partitions: this.partitions(), ...(client ? { client } : {}) });
+    }, intervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Each partition's lag, by `topic/partition`, for health details. */
+  lag(): Record<string, number> {
+    return Object.fromEntries(this.partitions().map((p) => [`${p.topic}/${p.partition}`, p.lag]));
+  }
+}

@@ -20,7 +20,7 @@ import { ConnectionSupervisor } from './connection-supervisor.js';
 import { ListenerStates, type ListenerState, type ListenerStatus } from './listener-states.js';
 import { ClientProblems } from './client-problems.js';
 import { PartitionMap } from './partition-map.js';
-import { partitionStatistics } from './partition-statistics.js';
+import { ListenerStatistics, partitionStatistics } from './partition-statistics.js';
 
 export interface ListenerDependencies {
   options: ResolvedKarafkaOptions;
@@ -49,9 +49,7 @@ export class SubscriptionGroupListener {
   private readonly supervisor: ConnectionSupervisor;
   private readonly problems: ClientProblems;
   private readonly eventBase: { subscriptionGroup: string; groupId: string };
-  private statisticsTimer?: NodeJS.Timeout;
-  /** The client library's last statistics, for `statistics.emitted`. */
-  private clientStatistics?: Record<string, unknown>;
+  private readonly statistics: ListenerStatistics;
   private joined = false;
   private lastPollAt?: number;
   private startedAt?: number;
@@ -86,6 +84,10 @@ export class SubscriptionGroupListener {
       fatal: (error) => this.crash(error),
       connected: () => this.logger.log(`consuming ${group.routes.map((route) => route.topic).join(', ')}`),
     });
+    this.statistics = new ListenerStatistics(
+      () => partitionStatistics(this.partitions.all(), this.committer),
+      (statistics) => deps.monitor.instrument('statistics.emitted', { ...this.eventBase, ...statistics }),
+    );
     this.committer = new OffsetCommitter(() => this.supervisor.client, {
       owns: (partition) => this.partitions.owns(partition),
       onError: (error) =>
@@ -111,12 +113,7 @@ export class SubscriptionGroupListener {
       lastPollAt: this.lastPollAt,
       startedAt: this.startedAt,
       assigned: this.partitions.all().map(({ topic, partition }) => ({ topic, partition })),
-      lag: Object.fromEntries(
-        partitionStatistics(this.partitions.all(), this.committer).map((p) => [
-          `${p.topic}/${p.partition}`,
-          p.lag,
-        ]),
-      ),
+      lag: this.statistics.lag(),
       lastError: this.problems.lastError,
       missingTopics: this.problems.missingTopics,
     };
@@ -127,10 +124,7 @@ export class SubscriptionGroupListener {
     if (!this.states.to('connecting')) return;
     this.startedAt = Date.now();
     this.supervisor.start();
-    const interval = this.group.kafka['statistics.interval.ms'];
-    if (typeof interval === 'number' && interval > 0) {
-      this.statisticsTimer = setInterval(() => this.emitStatistics(), interval);
-    }
+    this.statistics.start(this.group.kafka['statistics.interval.ms']);
   }
 
   /** No new batches; in-flight work finishes, `shutdown()` runs, offsets are committed; membership is kept. */
@@ -149,7 +143,7 @@ export class SubscriptionGroupListener {
   async drain(): Promise<void> {
     const wasQuiet = this.states.state === 'quiet';
     this.states.to('stopping');
-    clearInterval(this.statisticsTimer);
+    this.statistics.stop();
     const executors = this.partitions.all();
     await Promise.all([...executors.map((executor) => executor.settle()), this.partitions.drained()]);
     if (!wasQuiet) await Promise.all(executors.map((executor) => executor.runShutdown()));
@@ -173,7 +167,7 @@ export class SubscriptionGroupListener {
       assigned: (partitions) => this.assigned(partitions),
       warning: (error) => this.problems.warning(error),
       crashed: (error) => this.crashed(error),
-      statistics: (statistics) => (this.clientStatistics = statistics),
+      statistics: (statistics) => this.statistics.received(statistics),
     };
   }
 
@@ -254,15 +248,5 @@ export class SubscriptionGroupListener {
       partition,
       predecessor,
     );
-  }
-
-  private emitStatistics(): void {
-    const partitions = partitionStatistics(this.partitions.all(), this.committer);
-    const client = this.clientStatistics;
-    this.deps.monitor.instrument('statistics.emitted', {
-      ...this.eventBase,
-      partitions,
-      ...(client ? { client } : {}),
-    });
   }
 }
