@@ -70,7 +70,7 @@ export async function produceNumbered(
 /** Committed offsets of `groupId` on `topic`, by partition (-1 when none). */
 export async function committedOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
   return withAdmin(async (admin) => {
-    const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const [result] = await coordinatorRetries(() => admin.fetchOffsets({ groupId, topics: [topic] }));
     return new Map(result.partitions.map(({ partition, offset }) => [partition, Number(offset)]));
   });
 }
@@ -139,4 +139,19 @@ export async function readTopic(
     await consumer.disconnect();
   }
   return messages;
+}
+
+/**
+ * kafkajs's admin does not retry a group request the broker answers with a retriable error (a
+ * coordinator moving or loading on a fresh broker: NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS).
+ */
+async function coordinatorRetries<T>(request: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (error) {
+      if ((error as { retriable?: boolean }).retriable !== true || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }
