@@ -50,7 +50,9 @@ export class LibrdkafkaProducerClient implements ProducerClient {
   /** In librdkafka's queue, by opaque, until their delivery report. */
   private readonly inFlight = new Map<number, Delivery>();
   /** Refused by librdkafka's full queue: produced in this order once there is room. */
-  private readonly waiting: Delivery[] = [];
+  private waiting: Delivery[] = [];
+  /** The first of `waiting` not handed over yet: shifting a long array would copy it each time. */
+  private head = 0;
   private queuedBytes = 0;
   private readonly maxMessages: number;
   private readonly maxBytes: number;
@@ -139,16 +141,14 @@ export class LibrdkafkaProducerClient implements ProducerClient {
     await this.whenOutside((client) => client.room());
     return this.until(
       () =>
-        this.waiting.length === 0 &&
-        this.inFlight.size < this.maxMessages &&
-        this.queuedBytes < this.maxBytes,
+        this.waitingCount === 0 && this.inFlight.size < this.maxMessages && this.queuedBytes < this.maxBytes,
     );
   }
 
   async flush(): Promise<void> {
     await this.transactions?.idle();
     await this.whenOutside((client) => client.flush());
-    return this.until(() => this.waiting.length === 0 && this.inFlight.size === 0);
+    return this.until(() => this.waitingCount === 0 && this.inFlight.size === 0);
   }
 
   async disconnect(): Promise<void> {
@@ -181,14 +181,30 @@ export class LibrdkafkaProducerClient implements ProducerClient {
   private enqueue(topic: string, message: ProducedMessage): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ topic, message, bytes: producedSize(message), resolve, reject });
-      this.drain();
+      // Behind others, it waits for the delivery reports that make room (each one drains).
+      if (this.waitingCount === 1) this.drain();
     });
+  }
+
+  private get waitingCount(): number {
+    return this.waiting.length - this.head;
+  }
+
+  private handedOver(): void {
+    this.head++;
+    if (this.head === this.waiting.length) {
+      this.waiting = [];
+      this.head = 0;
+    } else if (this.head >= 16_384 && this.head * 2 >= this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
   }
 
   /** Hands waiting messages to librdkafka, in order, until its queue refuses one. */
   private drain(): void {
-    while (this.waiting.length > 0) {
-      const delivery = this.waiting[0];
+    while (this.waitingCount > 0) {
+      const delivery = this.waiting[this.head];
       const opaque = ++this.sequence;
       try {
         this.producer.produce(
@@ -202,11 +218,11 @@ export class LibrdkafkaProducerClient implements ProducerClient {
         );
       } catch (error) {
         if ((error as { code?: number }).code === QUEUE_FULL && this.inFlight.size > 0) break;
-        this.waiting.shift();
+        this.handedOver();
         delivery.reject(toKafkaClientError(error, { unknownIsRetriable: true, topic: delivery.topic }));
         continue;
       }
-      this.waiting.shift();
+      this.handedOver();
       this.inFlight.set(opaque, delivery);
       this.queuedBytes += delivery.bytes;
     }
