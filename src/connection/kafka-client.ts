@@ -140,7 +140,8 @@ export type KafkaSettings = Record<string, KafkaSettingValue | undefined>;
 export interface ConsumerClient {
   /**
    * Connects and subscribes; the group join and fetching go on in the background. Rejects with a
-   * {@link KafkaClientError} when the first connection fails (the client is then stopped).
+   * {@link KafkaClientError} as soon as the first connection fails; the client is then stopping,
+   * and `stop()` resolves once it has let go of everything.
    */
   start(handlers: ConsumerClientHandlers): Promise<void>;
   /** Nothing of these partitions is delivered until `resume`. Never throws, in any state. */

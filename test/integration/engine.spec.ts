@@ -288,7 +288,7 @@ describe('engine against a real broker', () => {
     const response = await fetch(`http://127.0.0.1:${port}/ping`);
     expect(await response.text()).toBe('pong');
     await waitFor(
-      () => logger.has(/cannot connect: .*ECONNREFUSED.*retrying in \d+ ms/),
+      () => logger.has(/cannot connect: .*(ECONNREFUSED|Connection refused).*retrying in \d+ ms/),
       30_000,
       'a retry log line',
     );

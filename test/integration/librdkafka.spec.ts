@@ -14,10 +14,11 @@ import {
   type Messages,
 } from 'nestjs-karafka';
 import type { KafkaSettings } from '../../src/connection/kafka-client.js';
+import { nativeConsumer } from '../../src/connection/librdkafka/librdkafka-binding.js';
 import { LibrdkafkaClientFactory } from '../../src/connection/librdkafka/librdkafka-client-factory.js';
 import { Member } from '../conformance/member.js';
 import { CaptureLogger } from '../support/capture-logger.js';
-import { brokers, uniqueName } from '../support/kafka/connection.mjs';
+import { brokers, connectionInfo, uniqueName } from '../support/kafka/connection.mjs';
 import { createTopic, produceNumbered, testKafka } from '../support/kafka-topics.js';
 import { librdkafkaUnavailable } from '../support/librdkafka.js';
 import { waitFor } from '../support/wait-for.js';
@@ -318,6 +319,35 @@ suite(`librdkafka driver${unavailable ? ` (skipped: ${unavailable})` : ''}`, { t
     const lags = await app.get(KarafkaAdmin).consumerGroupLag(groupId, [topic]);
     expect(lags.map((p) => p.partition).sort()).toEqual([0, 1]);
   });
+
+  it.skipIf(connectionInfo() === null)(
+    'a token that arrives after its client disconnected is dropped, not an unhandled rejection',
+    async () => {
+      const unhandled: unknown[] = [];
+      const record = (reason: unknown) => void unhandled.push(reason);
+      process.on('unhandledRejection', record);
+      let answer!: (token: { token: string; lifetimeMs: number; principalName: string }) => void;
+      const factory = new LibrdkafkaClientFactory(() => new Promise((resolve) => (answer = resolve)));
+      const consumer = nativeConsumer({
+        ...factory.config({
+          'bootstrap.servers': connectionInfo()!.oauth.brokers,
+          'security.protocol': 'sasl_plaintext',
+          'sasl.mechanisms': 'OAUTHBEARER',
+        }),
+        'group.id': uniqueName('late-token'),
+      });
+      try {
+        consumer.connect({ timeout: 5_000 }, () => undefined);
+        await waitFor(() => answer !== undefined, 30_000, 'the token provider called');
+        await new Promise((resolve) => consumer.disconnect(resolve));
+        answer({ token: 'late', lifetimeMs: Date.now() + 60_000, principalName: 'late' });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(unhandled).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', record);
+      }
+    },
+  );
 
   it('the producer, the admin and the dead letter queue run on the librdkafka driver', async () => {
     const topic = uniqueName('dlq-source');

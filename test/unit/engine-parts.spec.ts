@@ -9,6 +9,8 @@ import { KarafkaMonitor } from '../../src/instrumentation/karafka-monitor.js';
 import { DeadLetterDispatcher } from '../../src/processing/dead-letter-dispatcher.js';
 import { PartitionProducers } from '../../src/producer/partition-producers.js';
 import { JobRegistry } from '../../src/processing/job-registry.js';
+import { KafkaClientError, type ConsumerClient } from '../../src/connection/kafka-client.js';
+import { ConnectionSupervisor } from '../../src/processing/listener/connection-supervisor.js';
 import { ListenerStates } from '../../src/processing/listener/listener-states.js';
 import { SubscriptionGroupListener } from '../../src/processing/listener/subscription-group-listener.js';
 import {
@@ -190,5 +192,49 @@ describe('subscription group listener without Nest, on the in-memory driver', ()
       expect(kafka.group('g').committedOffset({ topic: 'orders', partition })).toBe(100);
     expect(first.state).toBe('stopped');
     await waitFor(() => kafka.liveTimers === 0, 1_000, 'no timer left');
+  });
+});
+
+describe('connection supervisor', () => {
+  it('reports and retries a failed connect at once, while the failed client still lets go; stop waits for it', async () => {
+    const releases: (() => void)[] = [];
+    const stopsDone: boolean[] = [];
+    const failures: string[] = [];
+    const client = (n: number) =>
+      ({
+        start: async () => {
+          throw new KafkaClientError(`connect ${n} refused`, { retriable: true });
+        },
+        // As librdkafka's native consumer: its connect runs on to its timeout before it disconnects.
+        stop: () =>
+          new Promise<void>((resolve) =>
+            releases.push(() => {
+              stopsDone[n] = true;
+              resolve();
+            }),
+          ),
+      }) as unknown as ConsumerClient;
+    let created = 0;
+    const states = new ListenerStates();
+    states.to('connecting');
+    const supervisor = new ConnectionSupervisor({
+      createClient: () => client(created++),
+      handlers: {} as never,
+      states,
+      logger: { warn: () => undefined } as never,
+      failed: (error) => void failures.push(error.message),
+      fatal: () => undefined,
+      connected: () => undefined,
+    });
+    supervisor.start();
+    await waitFor(() => failures.length === 2, 5_000, 'the second failure, about a second after the first');
+    expect(stopsDone).toEqual([]);
+    let stopped = false;
+    const stopping = supervisor.stop().then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(stopped).toBe(false);
+    for (const release of releases) release();
+    await stopping;
+    expect(stopsDone.filter(Boolean)).toHaveLength(created);
   });
 });

@@ -12,12 +12,18 @@ import type {
 import { expiresAt } from '../oauth-bearer.js';
 import { LibrdkafkaAdminClient } from './librdkafka-admin-client.js';
 import { librdkafkaBinding } from './librdkafka-binding.js';
+import { CODES } from './librdkafka-errors.js';
 import { LibrdkafkaConsumerClient } from './librdkafka-consumer-client.js';
 import { LibrdkafkaProducerClient } from './librdkafka-producer-client.js';
 import { LIBRDKAFKA_KAFKA_KEYS, toLibrdkafkaConfig, type LibrdkafkaConfig } from './librdkafka-settings.js';
 
-/** librdkafka's token callback over the module's token provider (the same one the kafkajs driver uses). */
-type TokenRefresh = () => Promise<{ tokenValue: string; lifetime: number; principal: string }>;
+/** How the binding's token callback hands librdkafka a token, or why there is none. */
+type TokenDone = (
+  error: unknown,
+  token?: { tokenValue: string; lifetime: number; principal: string },
+) => void;
+/** librdkafka's token callback, in the binding's callback form. */
+type TokenRefresh = (config: unknown, done: TokenDone) => void;
 
 /** Builds librdkafka clients (@confluentinc/kafka-javascript's native API) from librdkafka settings, passed as written. */
 export class LibrdkafkaClientFactory implements KafkaClientFactory {
@@ -29,15 +35,19 @@ export class LibrdkafkaClientFactory implements KafkaClientFactory {
   constructor(tokenProvider?: () => Promise<OAuthToken>) {
     librdkafkaBinding();
     if (tokenProvider) {
-      this.tokenRefresh = async () => {
-        const token = await tokenProvider().catch((error: unknown) => {
+      this.tokenRefresh = (_config, done) => {
+        tokenProvider().then(
+          (token) => {
+            const principal = 'principalName' in token ? token.principalName : token.principal;
+            report(done, null, {
+              tokenValue: token.token,
+              lifetime: expiresAt(token, Date.now()),
+              principal,
+            });
+          },
           // The binding prefixes the message of what it is given, and the original is in error.occurred already.
-          throw error instanceof Error
-            ? Object.create(Object.getPrototypeOf(error), Object.getOwnPropertyDescriptors(error))
-            : error;
-        });
-        const principal = 'principalName' in token ? token.principalName : token.principal;
-        return { tokenValue: token.token, lifetime: expiresAt(token, Date.now()), principal };
+          (error: unknown) => report(done, error instanceof Error ? copyOf(error) : error),
+        );
       };
     }
   }
@@ -65,4 +75,21 @@ export class LibrdkafkaClientFactory implements KafkaClientFactory {
   admin(settings: { clientId: string; kafka: KafkaSettings }): AdminClient {
     return new LibrdkafkaAdminClient(settings.clientId, this.config(settings.kafka));
   }
+}
+
+/**
+ * Hands a token (or its failure) to the binding. A client closed while the provider ran has no
+ * native handle left, and the binding then throws "Erroneous state" from inside a promise
+ * nobody awaits: there is nobody to tell, so it is dropped.
+ */
+function report(done: TokenDone, ...result: Parameters<TokenDone>): void {
+  try {
+    done(...result);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== CODES.STATE) throw error;
+  }
+}
+
+function copyOf(error: Error): Error {
+  return Object.create(Object.getPrototypeOf(error), Object.getOwnPropertyDescriptors(error)) as Error;
 }

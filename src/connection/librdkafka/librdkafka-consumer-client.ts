@@ -146,7 +146,8 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
         void this.connected!.then((error) => {
           if (!error) return resolve(undefined);
           const cause = this.lastError ?? (error as LibrdKafkaError);
-          resolve(this.lastFailure ? { ...cause, message: `${cause.message}: ${this.lastFailure}` } : cause);
+          // librdkafka's last failure names it ("SASL authentication error: …"); the cause is only "all broker connections are down".
+          resolve(this.lastFailure ? { ...cause, message: this.lastFailure } : cause);
         });
       });
       this.connecting = undefined;
@@ -155,7 +156,8 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
       await this.subscribe();
       this.loop = this.consumeLoop();
     } catch (error) {
-      await this.stop();
+      // The native connect may run on until its timeout: the failure is not held back for it.
+      void this.stop();
       throw toKafkaClientError(error, { unknownIsRetriable: true });
     }
   }
@@ -430,7 +432,10 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
       this.fatalReason = message.replace(/^\[thrd:[^\]]*\]: /, '');
       if (this.fatalError) this.crash();
     }
-    if (fac === 'FAIL') this.lastFailure = message.replace(/^\[thrd:[^\]]*\]: /, '');
+    if (fac === 'FAIL')
+      this.lastFailure = message
+        .replace(/^\[thrd:[^\]]*\]: /, '')
+        .replace(/ \(after \d+ms in state \w+(, \d+ identical error\(s\) suppressed)?\)$/, '');
     const reset = fac === 'OFFSET' ? OFFSET_RESET.exec(message) : null;
     if (!reset) return;
     const k = key({ topic: reset[1], partition: Number(reset[2]) });
@@ -441,6 +446,8 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
   private onError(error: LibrdKafkaError): void {
     if (this.stopping || this.crashed) return;
     this.lastError = error;
+    // A refused login fails the connect now, not at its timeout: retrying would not let it in.
+    if (this.connecting && error.code === CODES.AUTHENTICATION) return this.connecting(error);
     const fatal = error.isFatal === true || error.code === CODES.FATAL || /fatal error/i.test(error.message);
     if (fatal && this.loop) {
       // Its cause comes in librdkafka's FATAL log line, which may follow the error event.

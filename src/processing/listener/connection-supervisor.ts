@@ -41,6 +41,8 @@ export class ConnectionSupervisor {
   /** Bumped by every (re)connect and by stop: a superseded connect loop ends quietly. */
   private generation = 0;
   private readonly abort = new AbortController();
+  /** Clients that failed to start, still letting go (stop awaits them). */
+  private readonly stopping = new Set<Promise<void>>();
 
   constructor(private readonly deps: SupervisorDependencies) {}
 
@@ -74,6 +76,16 @@ export class ConnectionSupervisor {
     this.abort.abort();
     await this.dismiss();
     await this.loop;
+    await Promise.all(this.stopping);
+  }
+
+  /**
+   * A client that failed to start may hold on to its connect until that times out (librdkafka's
+   * does, 10 s): its failure is reported and retried at once, not after that.
+   */
+  private stopInBackground(client: ConsumerClient): void {
+    const stopped = client.stop().then(() => void this.stopping.delete(stopped));
+    this.stopping.add(stopped);
   }
 
   private async connect(generation: number): Promise<void> {
@@ -93,7 +105,7 @@ export class ConnectionSupervisor {
         return;
       } catch (thrown) {
         if (this.clientValue === client) this.clientValue = undefined;
-        await client.stop();
+        this.stopInBackground(client);
         if (!current()) return;
         const error = asClientError(thrown);
         this.deps.failed(error);
