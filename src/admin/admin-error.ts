@@ -1,3 +1,4 @@
+import { KafkaClientError, withHint } from '../connection/kafka-client.js';
 import { describeClientError } from '../connection/kafkajs/kafkajs-errors.js';
 
 type ClientError = Error & { errors?: unknown[] };
@@ -21,11 +22,14 @@ export class KarafkaAdminError extends Error {
     // kafkajs reports createTopics failures as an aggregate of one error per topic.
     const parts =
       Array.isArray(error.errors) && error.errors.length > 0 ? (error.errors as Error[]) : [error];
-    const described = parts.map((part) => describeClientError(part));
+    // A driver's error in the contract's terms is described already.
+    const described = parts.map((part) =>
+      part instanceof KafkaClientError ? part : describeClientError(part),
+    );
     const hint = described.find((d) => d.hint)?.hint;
     const messages = described.map((d) => d.message).join('; ');
     super(
-      `${operation}: ${parts.length > 1 || parts[0] !== error ? `${error.message}: ` : ''}${messages}${hint ? `. ${hint}` : ''}`,
+      `${operation}: ${withHint(`${parts.length > 1 || parts[0] !== error ? `${error.message}: ` : ''}${messages}`, hint)}`,
       {
         cause,
       },

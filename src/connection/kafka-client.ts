@@ -48,6 +48,11 @@ export interface FetchedBatch extends TopicPartition {
   resetFrom?: number;
 }
 
+/** A message and its troubleshooting hint as two sentences (librdkafka's messages end with a period). */
+export function withHint(message: string, hint: string | undefined): string {
+  return hint ? `${message.replace(/\.$/, '')}. ${hint}` : message;
+}
+
 /**
  * A client error, normalized by the driver. `retriable` tells whether a new attempt (a new
  * client) can succeed; `hint` is the troubleshooting advice for a known cause; `topic`/`partition`
@@ -83,7 +88,7 @@ export class KafkaClientError extends Error {
 
   /** The message and the hint in one line, for logs, health bodies and status. */
   get summary(): string {
-    return this.hint ? `${this.message}. ${this.hint}` : this.message;
+    return withHint(this.message, this.hint);
   }
 }
 
@@ -250,8 +255,11 @@ export interface Watermarks {
   high: number;
 }
 
+/** What `KarafkaAdmin.clusterInfo()` tells of the cluster. */
 export interface ClusterInfo {
-  clusterId: string;
+  /** Null on the librdkafka driver, whose binding has no DescribeCluster. */
+  clusterId: string | null;
+  /** The controller's node id; null when the driver cannot tell (librdkafka). */
   controller: number | null;
   brokers: { nodeId: number; host: string; port: number }[];
 }

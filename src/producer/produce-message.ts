@@ -1,4 +1,9 @@
-import type { ProducedMessage, RawHeaders } from '../connection/kafka-client.js';
+import {
+  KafkaClientError,
+  withHint,
+  type ProducedMessage,
+  type RawHeaders,
+} from '../connection/kafka-client.js';
 import { describeClientError } from '../connection/kafkajs/kafkajs-errors.js';
 
 /** One message to produce. `topic` is written bare: the module's prefix and name mapper apply. */
@@ -29,11 +34,16 @@ export class ProduceError extends Error {
     cause: unknown,
     readonly acknowledged = 0,
   ) {
-    const hint = cause instanceof Error ? describeClientError(cause).hint : undefined;
+    const hint =
+      cause instanceof KafkaClientError
+        ? cause.hint
+        : cause instanceof Error
+          ? describeClientError(cause).hint
+          : undefined;
     super(
       `cannot produce to ${topic}${partition === undefined ? '' : `/${partition}`}` +
         `${acknowledged > 0 ? ` (${acknowledged} other messages of it were acknowledged)` : ''}` +
-        `: ${(cause as Error)?.message ?? String(cause)}${hint ? `. ${hint}` : ''}`,
+        `: ${withHint((cause as Error)?.message ?? String(cause), hint)}`,
       { cause },
     );
     this.hint = hint;

@@ -12,6 +12,7 @@ import {
 import { CaptureLogger } from '../support/capture-logger.js';
 import { brokers, uniqueName } from '../support/kafka/connection.mjs';
 import { committedOffsets, createTopic, produceNumbered } from '../support/kafka-topics.js';
+import { onLibrdkafka } from '../support/librdkafka.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** Shared by every consumer of a test: what was processed, and how many batches ran at once. */
@@ -225,6 +226,7 @@ describe('engine against a real broker', () => {
     recorder.batchDelayMs = 20;
     const first = await startApp([consumerFor(topic)], { groupId, maxMessages: 20 }, recorder);
     await waitFor(() => recorder.count() >= 300, 60_000, 'the first instance to be midway');
+    const touched = new Set(recorder.processed.map((p) => `${p.topic}/${p.partition}`));
     const second = await startApp([consumerFor(topic)], { groupId, maxMessages: 20 }, recorder);
     await waitFor(
       () => second.runner.status().listeners.some((l) => l.assigned.length > 0),
@@ -236,10 +238,19 @@ describe('engine against a real broker', () => {
       90_000,
       'all 3,000 messages',
     );
+    // The rebalance has ended for both (librdkafka's eager protocol ends it for the first member
+    // only at its next assignment, which may come after the second one consumed).
+    const owned = (app: typeof first) => app.runner.status().listeners[0].assigned.length;
+    await waitFor(() => owned(first) + owned(second) === 6, 30_000, 'the partitions shared');
     const moved = second.runner.status().listeners[0].assigned.map((p) => `${p.topic}/${p.partition}`);
     expect(moved.length).toBeGreaterThan(0);
+    // As in Karafka, revoked() runs for a partition this instance consumed: kafkajs fetches every
+    // partition at once, librdkafka hands whole backlogs one after another, so on it a moved
+    // partition may never have reached the first instance (librdkafka.spec.ts checks revocations
+    // with every partition flowing).
+    if (!onLibrdkafka) expect(moved.every((partition) => touched.has(partition))).toBe(true);
     const revoked = recorder.revoked.map((p) => `${p.topic}/${p.partition}`);
-    for (const partition of moved) expect(revoked).toContain(partition);
+    for (const partition of moved.filter((p) => touched.has(p))) expect(revoked).toContain(partition);
     void first;
   });
 

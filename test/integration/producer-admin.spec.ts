@@ -16,6 +16,7 @@ import {
 import { CaptureLogger } from '../support/capture-logger.js';
 import { brokers, uniqueName } from '../support/kafka/connection.mjs';
 import { withAdmin } from '../support/kafka-topics.js';
+import { onLibrdkafka } from '../support/librdkafka.js';
 import { waitFor } from '../support/wait-for.js';
 
 @Injectable()
@@ -153,7 +154,8 @@ describe('producer and admin against a real broker', () => {
     const { admin } = await startApp([]);
     const cluster = await admin.clusterInfo();
     expect(cluster.brokers.length).toBeGreaterThanOrEqual(1);
-    expect(cluster.clusterId).toBeTruthy();
+    // librdkafka's binding has no DescribeCluster.
+    expect(cluster.clusterId).toEqual(onLibrdkafka ? null : expect.stringMatching(/.+/));
     await admin.createTopic(topic, 3, 1, { 'retention.ms': 3_600_000 });
     const info = await admin.topicInfo(topic);
     expect(info.partitions.map((p) => p.partition)).toEqual([0, 1, 2]);
@@ -181,7 +183,8 @@ describe('producer and admin against a real broker', () => {
       const groups = (await raw.listGroups()).groups
         .map((g) => g.groupId)
         .filter((id) => id.startsWith(prefix));
-      expect(groups).toEqual([`${prefix}karafka-admin-extra`]);
+      // librdkafka reads by assignment: it never joins the group, so the broker has none to list.
+      expect(groups).toEqual(onLibrdkafka ? [] : [`${prefix}karafka-admin-extra`]);
       // It read, it never committed.
       const offsets = await raw.fetchOffsets({
         groupId: `${prefix}karafka-admin-extra`,

@@ -1,5 +1,8 @@
 import { createRequire } from 'node:module';
 
+/** Whether this run's module driver is librdkafka (KARAFKA_DRIVER, .ci/run's second run). */
+export const onLibrdkafka = process.env.KARAFKA_DRIVER === 'librdkafka';
+
 /**
  * Why the librdkafka binding cannot be used here, or undefined when it loads. Its native build is
  * not made by `npm install` (package.json's allowScripts): `bash .ci/librdkafka-binding.sh` builds

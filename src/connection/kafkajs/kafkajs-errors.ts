@@ -1,5 +1,5 @@
 import { KarafkaConfigError } from '../../config/karafka-config.error.js';
-import { KafkaClientError } from '../kafka-client.js';
+import { KafkaClientError, withHint } from '../kafka-client.js';
 import { OAuthTokenError } from '../oauth-bearer.js';
 
 /** A kafkajs error, described for logs and health: its message, a hint for known causes, and whether retrying can help. */
@@ -116,7 +116,7 @@ export function describeClientError(error: Error): ClientErrorDescription {
     const match = chain.find((e) => cause.test(e));
     if (!match) continue;
     const fatal = typeof cause.fatal === 'function' ? cause.fatal(match) : cause.fatal;
-    const summary = cause.hint ? `${message}. ${cause.hint}` : message;
+    const summary = withHint(message, cause.hint);
     return { message, hint: cause.hint, summary, fatal };
   }
   return { message, summary: message, fatal: false };

@@ -17,6 +17,7 @@ import {
   type NativeConsumer,
 } from './librdkafka-binding.js';
 import { toKafkaClientError } from './librdkafka-errors.js';
+import { LibrdkafkaFailures } from './librdkafka-failures.js';
 import { LibrdkafkaRawMessage } from './librdkafka-raw-message.js';
 import type { LibrdkafkaConfig } from './librdkafka-settings.js';
 
@@ -29,6 +30,7 @@ type Callback<T> = (error: LibrdKafkaError | null | undefined, result: T) => voi
 export class LibrdkafkaAdminClient implements AdminClient {
   private readonly handle: Producer;
   private admin?: IAdminClient;
+  private readonly failures: LibrdkafkaFailures;
 
   constructor(
     private readonly clientId: string,
@@ -37,19 +39,26 @@ export class LibrdkafkaAdminClient implements AdminClient {
     this.handle = new (librdkafkaBinding().Producer)({ ...config, 'client.id': clientId });
     // The token callback's failures reach the operations they fail; unheard, 'error' would throw.
     onClientError(this.handle, () => undefined);
+    this.failures = new LibrdkafkaFailures(this.handle);
   }
 
   /** A binding call with a callback, as a promise; its errors as KafkaClientError. */
   private call<T>(start: (done: Callback<T>) => void, topic?: string): Promise<T> {
     return new Promise<T>((resolve, reject) =>
       start((error, result) =>
-        error ? reject(toKafkaClientError(error, { unknownIsRetriable: true, topic })) : resolve(result),
+        error
+          ? reject(toKafkaClientError(this.failures.explain(error), { unknownIsRetriable: true, topic }))
+          : resolve(result),
       ),
     );
   }
 
   async connect(): Promise<void> {
-    await this.call((done) => this.handle.connect({ timeout: TIMEOUT_MS }, done));
+    await this.failures
+      .connecting(this.call((done) => this.handle.connect({ timeout: TIMEOUT_MS }, done)))
+      .catch((error: unknown) => {
+        throw toKafkaClientError(error, { unknownIsRetriable: true });
+      });
     this.admin = librdkafkaBinding().AdminClient.createFrom(this.handle);
   }
 
@@ -80,7 +89,7 @@ export class LibrdkafkaAdminClient implements AdminClient {
     const { brokers } = await this.metadata();
     // The binding has no DescribeCluster: librdkafka's cluster id and controller are not exposed.
     return {
-      clusterId: '',
+      clusterId: null,
       controller: null,
       brokers: brokers.map(({ id, host, port }) => ({ nodeId: id, host, port })),
     };

@@ -17,6 +17,7 @@ import {
 import { MISSING_TOPICS_CHECK_MS, missingTopicWarning } from '../missing-topic.js';
 import { offsetResetWarning } from '../offset-reset.js';
 import { nativeConsumer, onClientError, type NativeConsumer } from './librdkafka-binding.js';
+import { LibrdkafkaFailures } from './librdkafka-failures.js';
 import { LibrdkafkaRawMessage } from './librdkafka-raw-message.js';
 import { CODES, OWNERSHIP_CODES, UNRECOVERABLE_CODES, toKafkaClientError } from './librdkafka-errors.js';
 import type { LibrdkafkaConfig } from './librdkafka-settings.js';
@@ -80,11 +81,11 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
   /** Fails the connect in progress; `connected` is the binding's own connect, which a stop waits for. */
   private connecting?: (error: unknown) => void;
   private connected?: Promise<unknown>;
+  private connectEnded = false;
   /** A fatal error waiting for its FATAL log line, and the timer that gives up waiting. */
   private fatalError?: LibrdKafkaError;
   private fatalTimer?: NodeJS.Timeout;
-  /** librdkafka's last connection failure as it logs it ("Connect to ipv4#… failed: Connection refused"): its error event only names the code. */
-  private lastFailure?: string;
+  private failures?: LibrdkafkaFailures;
   private readonly autoOffsetReset: 'earliest' | 'latest';
 
   constructor(
@@ -123,6 +124,7 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
         { 'auto.offset.reset': this.autoOffsetReset },
       );
       this.consumer = consumer;
+      this.failures = new LibrdkafkaFailures(consumer);
       consumer.on('event.log', (line: { fac: string; message: string }) => this.onLog(line));
       consumer.on('event.error', (error) => this.onError(error));
       // What the binding's token callback failed with (an EventEmitter 'error': unheard, it would throw).
@@ -139,16 +141,17 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
       consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
       const timeout = Number(this.config['socket.connection.setup.timeout.ms'] ?? CONNECT_TIMEOUT_MS);
       this.connected = new Promise((resolve) =>
-        consumer.connect({ timeout }, (error) => resolve(error ?? undefined)),
+        consumer.connect({ timeout }, (error) => {
+          this.connectEnded = true;
+          resolve(error ?? undefined);
+        }),
       );
+      const connected = this.connected.then((error) => {
+        if (error) throw this.lastError ?? error;
+      });
       const failure = await new Promise<unknown>((resolve) => {
         this.connecting = resolve;
-        void this.connected!.then((error) => {
-          if (!error) return resolve(undefined);
-          const cause = this.lastError ?? (error as LibrdKafkaError);
-          // librdkafka's last failure names it ("SASL authentication error: …"); the cause is only "all broker connections are down".
-          resolve(this.lastFailure ? { ...cause, message: this.lastFailure } : cause);
-        });
+        this.failures!.connecting(connected).then(() => resolve(undefined), resolve);
       });
       this.connecting = undefined;
       if (failure) throw failure;
@@ -218,19 +221,30 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
     this.stopped ??= (async () => {
       clearTimeout(this.missingTimer);
       clearTimeout(this.fatalTimer);
-      await this.connected;
-      await this.loop;
-      const consumer = this.consumer;
-      if (!consumer) return;
-      this.owned.clear();
-      if (consumer.isConnected()) {
-        // Leaves the group with nothing assigned: librdkafka's close then needs no revoke from us.
-        this.call((c) => c.unsubscribe());
-        await capped(new Promise((resolve) => consumer.disconnect(resolve)), DISCONNECT_TIMEOUT_MS + 1_000);
+      // A connect still running cannot be cut short (the binding's disconnect waits for it, up to
+      // its timeout, after a refused login too): it ends by itself, never subscribed, and a late
+      // success is disconnected then. Nothing joined a group, so a shutdown need not wait for it.
+      if (this.connected && !this.connectEnded) {
+        void this.connected.then(() => this.release());
+        return;
       }
-      consumer.removeAllListeners();
+      await this.loop;
+      await this.release();
     })();
     return this.stopped;
+  }
+
+  /** Leaves the group and disconnects the native consumer, if it is connected. */
+  private async release(): Promise<void> {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    this.owned.clear();
+    if (consumer.isConnected()) {
+      // Leaves the group with nothing assigned: librdkafka's close then needs no revoke from us.
+      this.call((c) => c.unsubscribe());
+      await capped(new Promise((resolve) => consumer.disconnect(resolve)), DISCONNECT_TIMEOUT_MS + 1_000);
+    }
+    consumer.removeAllListeners();
   }
 
   /** Calls the binding when connected; the binding throws for a handle it closed. */
@@ -432,10 +446,6 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
       this.fatalReason = message.replace(/^\[thrd:[^\]]*\]: /, '');
       if (this.fatalError) this.crash();
     }
-    if (fac === 'FAIL')
-      this.lastFailure = message
-        .replace(/^\[thrd:[^\]]*\]: /, '')
-        .replace(/ \(after \d+ms in state \w+(, \d+ identical error\(s\) suppressed)?\)$/, '');
     const reset = fac === 'OFFSET' ? OFFSET_RESET.exec(message) : null;
     if (!reset) return;
     const k = key({ topic: reset[1], partition: Number(reset[2]) });
@@ -446,8 +456,6 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
   private onError(error: LibrdKafkaError): void {
     if (this.stopping || this.crashed) return;
     this.lastError = error;
-    // A refused login fails the connect now, not at its timeout: retrying would not let it in.
-    if (this.connecting && error.code === CODES.AUTHENTICATION) return this.connecting(error);
     const fatal = error.isFatal === true || error.code === CODES.FATAL || /fatal error/i.test(error.message);
     if (fatal && this.loop) {
       // Its cause comes in librdkafka's FATAL log line, which may follow the error event.
@@ -456,7 +464,9 @@ export class LibrdkafkaConsumerClient implements ConsumerClient {
       else this.fatalTimer ??= setTimeout(() => this.crash(), FATAL_REASON_WAIT_MS);
       return;
     }
-    const described = toKafkaClientError(error, { unknownIsRetriable: true });
+    const described = toKafkaClientError(this.failures?.explain(error) ?? error, {
+      unknownIsRetriable: true,
+    });
     if (this.loop && (UNRECOVERABLE_CODES.has(error.code) || !described.retriable))
       return this.crash(described);
     this.handlers?.warning(described);

@@ -8,6 +8,7 @@ import type {
 import type { ProducedMessage, ProducerClient, ProducerClientSettings, RawHeaders } from '../kafka-client.js';
 import { producedSize } from '../produced-size.js';
 import { librdkafkaBinding, onClientError } from './librdkafka-binding.js';
+import { LibrdkafkaFailures } from './librdkafka-failures.js';
 import { toKafkaClientError } from './librdkafka-errors.js';
 import type { LibrdkafkaConfig } from './librdkafka-settings.js';
 import { LibrdkafkaTransactions } from './librdkafka-transactions.js';
@@ -59,6 +60,7 @@ export class LibrdkafkaProducerClient implements ProducerClient {
   private waiters: (() => void)[] = [];
   private sequence = 0;
   private readonly transactions?: LibrdkafkaTransactions;
+  private readonly failures: LibrdkafkaFailures;
   /**
    * A transactional librdkafka producer sends nothing outside a transaction: messages produced
    * outside one go through an idempotent producer of their own, connected on first use.
@@ -84,6 +86,7 @@ export class LibrdkafkaProducerClient implements ProducerClient {
     // The token callback's failures: reported by the token provider (error.occurred), and by the
     // sends they fail. Unheard, an EventEmitter 'error' would throw.
     onClientError(this.producer, () => undefined);
+    this.failures = new LibrdkafkaFailures(this.producer);
     this.producer.on('delivery-report', (error: LibrdKafkaError | null, report: DeliveryReport) => {
       const delivery = this.inFlight.get(report.opaque as number);
       if (!delivery) return;
@@ -91,7 +94,7 @@ export class LibrdkafkaProducerClient implements ProducerClient {
       this.queuedBytes -= delivery.bytes;
       if (error)
         delivery.reject(
-          toKafkaClientError(error, {
+          toKafkaClientError(this.failures.explain(error), {
             unknownIsRetriable: true,
             topic: report.topic,
             partition: report.partition,
@@ -113,14 +116,16 @@ export class LibrdkafkaProducerClient implements ProducerClient {
     }
   }
 
-  connect(): Promise<void> {
-    return new Promise((resolve, reject) =>
-      this.producer.connect({ timeout: CONNECT_TIMEOUT_MS }, (error) => {
-        if (error) return reject(toKafkaClientError(error, { unknownIsRetriable: true }));
-        this.producer.setPollInterval(POLL_INTERVAL_MS);
-        resolve();
-      }),
+  async connect(): Promise<void> {
+    const connected = new Promise<void>((resolve, reject) =>
+      this.producer.connect({ timeout: CONNECT_TIMEOUT_MS }, (error) => (error ? reject(error) : resolve())),
     );
+    try {
+      await this.failures.connecting(connected);
+    } catch (error) {
+      throw toKafkaClientError(error, { unknownIsRetriable: true });
+    }
+    this.producer.setPollInterval(POLL_INTERVAL_MS);
   }
 
   produce(topic: string, message: ProducedMessage): Promise<void> {
