@@ -48,15 +48,15 @@ export function buildConsumerGroups(
     const byName = groups.get(route.groupId) ?? new Map<string, SubscriptionGroup>();
     groups.set(route.groupId, byName);
     const explicit = route.subscriptionGroup !== DEFAULT_SUBSCRIPTION_GROUP;
-    const signature = JSON.stringify([route.maxWaitTime, Object.entries(route.kafka).sort()]);
+    const signature = routeSignature(route, options);
     let name = route.subscriptionGroup;
     for (let n = 2; ; n++) {
       const existing = byName.get(name);
-      if (!existing || groupSignature(existing) === signature) break;
+      if (!existing || routeSignature(existing.routes[0], options) === signature) break;
       if (explicit) {
         throw new KarafkaConfigError(
           route.consumerClass,
-          `routes "${route.name}" into subscription group "${name}" with kafka/maxWaitTime settings that differ from ${existing.routes[0].consumerClass}'s "${existing.routes[0].name}"`,
+          `routes "${route.name}" into subscription group "${name}" with kafka/maxWaitTime${perConsumerOffset(options) ? '/initialOffset' : ''} settings that differ from ${existing.routes[0].consumerClass}'s "${existing.routes[0].name}"`,
           'topics of one subscription group share one Kafka consumer: align their settings or use another subscriptionGroup',
         );
       }
@@ -77,8 +77,21 @@ export function buildConsumerGroups(
   return [...groups].map(([id, byName]) => ({ id, subscriptionGroups: [...byName.values()] }));
 }
 
-function groupSignature(group: SubscriptionGroup): string {
-  return JSON.stringify([group.maxWaitTime, Object.entries(group.kafka).sort()]);
+/**
+ * What the routes of one subscription group (one Kafka consumer) must share. librdkafka has one
+ * `auto.offset.reset` per consumer, so there, as in Karafka (whose initial_offset is that key),
+ * topics of other initial offsets go to a subscription group of their own.
+ */
+function routeSignature(route: Route, options: ResolvedKarafkaOptions): string {
+  return JSON.stringify([
+    route.maxWaitTime,
+    Object.entries(route.kafka).sort(),
+    perConsumerOffset(options) ? route.initialOffset : null,
+  ]);
+}
+
+function perConsumerOffset(options: ResolvedKarafkaOptions): boolean {
+  return options.driver === 'librdkafka';
 }
 
 function resolveRoutes(declaration: ConsumerDeclaration, options: ResolvedKarafkaOptions): Route[] {

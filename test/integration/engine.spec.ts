@@ -150,6 +150,30 @@ describe('engine against a real broker', () => {
     expect([recorder.count(left), recorder.count(right)]).toEqual([100, 100]);
   });
 
+  it('routes of one app from the earliest and from the latest offset: each starts where it says', async () => {
+    const [backlog, live] = [uniqueName('from-earliest'), uniqueName('from-latest')];
+    await Promise.all([createTopic(backlog, 1), createTopic(live, 1)]);
+    await Promise.all([produceNumbered(backlog, 10, 1), produceNumbered(live, 10, 1)]);
+    const { runner, recorder } = await startApp(
+      [consumerFor(backlog), consumerFor(live, { initialOffset: 'latest' })],
+      { groupId: uniqueName('group') },
+    );
+    await waitFor(
+      () => runner.status().listeners.flatMap((l) => l.assigned).length === 2,
+      30_000,
+      'both joined',
+    );
+    // Where 'latest' is depends on when the client resolves it (librdkafka: after the assignment),
+    // so new messages go on until one arrives: none of the 10 from before the start may.
+    for (let n = 10; recorder.count(live) === 0; n++) {
+      if (n > 100) throw new Error('the latest route received nothing new');
+      await produceNumbered(live, 1, 1, n);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    await waitFor(() => recorder.count(backlog) === 10, 30_000, 'the backlog');
+    expect(recorder.processed.filter((p) => p.topic === live).every((p) => p.n >= 10)).toBe(true);
+  });
+
   it('never runs more than `concurrency` batches at once, nor two of one partition', async () => {
     const topic = uniqueName('concurrency');
     await createTopic(topic, 6);

@@ -55,6 +55,31 @@ describe('buildConsumerGroups', () => {
     });
   });
 
+  it("on librdkafka (one auto.offset.reset per consumer) splits other initial offsets into their own subscription group, as Karafka's builder does", () => {
+    const declarations = [
+      declare('OrdersConsumer', ['orders']),
+      declare('LiveConsumer', ['live'], { initialOffset: 'latest' }),
+    ];
+    const onLibrdkafka = resolveKarafkaOptions({ ...options, driver: 'librdkafka' });
+    const split = buildConsumerGroups(declarations, onLibrdkafka)[0].subscriptionGroups;
+    expect(split.map((g) => [g.id, g.routes.map((r) => r.topic)])).toEqual([
+      ['orders/default', ['orders']],
+      ['orders/default-2', ['live']],
+    ]);
+    // kafkajs reads each topic from its own initial offset in one consumer.
+    expect(buildConsumerGroups(declarations, options)[0].subscriptionGroups).toHaveLength(1);
+    const named = errorOf(
+      [
+        declare('OrdersConsumer', ['orders'], { subscriptionGroup: 'main' }),
+        declare('LiveConsumer', ['live'], { subscriptionGroup: 'main', initialOffset: 'latest' }),
+      ],
+      onLibrdkafka,
+    );
+    expect(named.message).toMatch(
+      /kafka\/maxWaitTime\/initialOffset settings that differ from OrdersConsumer/,
+    );
+  });
+
   it('applies the name mapper and the prefix to topics, groups and the DLQ', () => {
     const mapped = resolveKarafkaOptions({
       kafka: { 'bootstrap.servers': 'localhost:9092' },
