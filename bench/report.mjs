@@ -3,6 +3,8 @@
 const TARGET_A_B = 0.95;
 /** The engine on the librdkafka driver over the raw binding (issue 13). */
 const TARGET_E_F = 0.95;
+/** (a) with tracing on (an SDK, no exporter) over (a): issue 17's at most 3% drop. */
+const TARGET_TRACED = 0.97;
 const TARGET_A_C = 2;
 const TARGET_RSS_MB = 256;
 const TARGET_IO_SCALING = 8;
@@ -85,8 +87,21 @@ export function checks(results) {
     },
   ]);
   const onLibrdkafka = ratio(results.karafkaLibrdkafka, results.librdkafka);
+  const traced = ratio(results.karafkaTraced, karafka);
   return [
     ...vsKafkajs,
+    {
+      name: '(a) with an OpenTelemetry SDK (spans and metrics recorded, nothing exported) over (a)',
+      value: fmt(traced, 2),
+      target: `>= ${TARGET_TRACED}`,
+      verdict: verdict(traced, (v) => v >= TARGET_TRACED),
+    },
+    {
+      name: 'CPU per message, (a) with the SDK over (a)',
+      value: fmt(ratio(results.karafkaTraced, karafka, 'cpuUsPerMessage'), 2),
+      target: 'reported',
+      verdict: '',
+    },
     {
       name: 'e/f (the engine on the librdkafka driver vs the raw native consume loop)',
       value: fmt(onLibrdkafka, 2),
@@ -235,6 +250,7 @@ export function table(results) {
         a,
       ]),
       ['(b) raw kafkajs eachBatch, autoCommit', kafkajs],
+      ['(a) with an OpenTelemetry SDK registered, exporting nothing', results.karafkaTraced],
       ['(e) nestjs-karafka on the librdkafka driver, pass-through batch consumer', results.karafkaLibrdkafka],
       ['(f) raw @confluentinc/kafka-javascript native consume(1000) loop, auto commit', results.librdkafka],
       ['(c) @nestjs/microservices Transport.KAFKA, @EventPattern', microservices],

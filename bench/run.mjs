@@ -22,7 +22,8 @@ import { FETCH } from './settings.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 // karafkaLibrdkafka: (a) on the librdkafka driver; librdkafka: the binding's raw native consume loop.
-const SYSTEMS = ['karafka', 'kafkajs', 'karafkaLibrdkafka', 'librdkafka', 'microservices', 'java'];
+// karafkaTraced: (a) with an OpenTelemetry SDK registered (bench/otel-sdk.mjs), exporting nothing.
+const SYSTEMS = ['karafka', 'kafkajs', 'karafkaTraced', 'karafkaLibrdkafka', 'librdkafka', 'microservices', 'java'];
 const MEASUREMENTS = [...SYSTEMS, 'heap-capped', 'io', 'latency', 'lifecycle', 'partitions', 'produce'];
 /** The produce section's systems and their child modes; the librdkafka ones when the binding loads. */
 const PRODUCERS = {
@@ -488,6 +489,10 @@ const compare = values['compare-ref'] ? buildRef(values['compare-ref']) : undefi
 /** The child's environment for a system; karafkaRef is (a) on the --compare-ref build. */
 function systemEnv(system) {
   if (system === 'karafkaRef') return { MODE: 'karafka', KARAFKA_LIB: compare.lib };
+  if (system === 'karafkaTraced') {
+    const sdk = pathToFileURL(join(here, 'otel-sdk.mjs')).href;
+    return { MODE: 'karafka', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${sdk}`.trim() };
+  }
   return system === 'karafkaLibrdkafka' ? { MODE: 'karafka', DRIVER: 'librdkafka' } : { MODE: system };
 }
 /** (a), followed by (a) on the --compare-ref build when there is one. */

@@ -155,7 +155,10 @@ export interface KarafkaModuleOptions {
    * topics) when they are missing, before consuming starts. Default false.
    */
   declareTopics?: boolean;
-  /** Log lifecycle, rebalances and errors through Nest's Logger. Default true. */
+  /**
+   * Log lifecycle, rebalances and errors through Nest's Logger. Default true. With false nothing is
+   * logged but the engine's own errors (it failed for good, declareTopics failed), never silent.
+   */
   logging?: boolean;
   /** How much to log when `logging` is on. Default 'info'. */
   logLevel?: KarafkaLogLevel;

@@ -1,13 +1,13 @@
 import {
   Inject,
   Injectable,
-  Logger,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { KafkaClientError, KafkaClientFactory } from '../connection/kafka-client.js';
 import type { ResolvedKarafkaOptions } from '../config/karafka-options.js';
 import type { AppState } from '../instrumentation/karafka-events.js';
+import { engineLogger, type EngineLogger } from '../instrumentation/leveled-logger.js';
 import { ModuleRef } from '@nestjs/core';
 import { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { KAFKA_CLIENT_FACTORY, KARAFKA_OPTIONS } from '../karafka.constants.js';
@@ -45,7 +45,7 @@ export interface EngineStatus {
  */
 @Injectable()
 export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger('Karafka');
+  private readonly logger: EngineLogger;
   private stateValue: AppState = 'initialized';
   private listeners: SubscriptionGroupListener[] = [];
   private stopping?: Promise<boolean>;
@@ -60,7 +60,9 @@ export class KarafkaRunner implements OnApplicationBootstrap, BeforeApplicationS
     private readonly topics: TopicsManager,
     private readonly producer: ProducerConnection,
     private readonly moduleRef: ModuleRef,
-  ) {}
+  ) {
+    this.logger = engineLogger('Karafka', options);
+  }
 
   get state(): AppState {
     return this.stateValue;

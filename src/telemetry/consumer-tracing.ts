@@ -1,17 +1,9 @@
-import type {
-  Context,
-  Link,
-  ProxyTracerProvider,
-  Span,
-  TextMapGetter,
-  Tracer,
-  TracerProvider,
-} from '@opentelemetry/api';
+import type { Context, Link, Span, TextMapGetter, Tracer } from '@opentelemetry/api';
 import type { RawHeaders, RawMessage } from '../connection/kafka-client.js';
 import type { ErrorEvent, JobKind, PartitionEvent } from '../instrumentation/karafka-events.js';
 import type { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
 import { messagingAttributes, type MessagingNaming } from './messaging-attributes.js';
-import { INSTRUMENTATION_SCOPE, type OtelApi } from './opentelemetry-api.js';
+import { INSTRUMENTATION_SCOPE, tracingSdkRegistered, type OtelApi } from './opentelemetry-api.js';
 
 /** Reads W3C trace context from Kafka headers (Buffers, strings, or repeated headers). */
 const headerGetter: TextMapGetter<RawHeaders> = {
@@ -44,9 +36,6 @@ function partitionKey(event: Pick<PartitionEvent, 'subscriptionGroup' | 'topic' 
  */
 export class ConsumerTracing {
   private readonly tracer: Tracer;
-  /** The global provider (a proxy) and what it hands out until an SDK is registered. */
-  private readonly provider: ProxyTracerProvider | undefined;
-  private readonly noSdk: TracerProvider;
   /** The span of the job in flight, per partition (one job at a time per partition). */
   private readonly active = new Map<string, Span>();
   private readonly unsubscribe: (() => void)[];
@@ -57,9 +46,6 @@ export class ConsumerTracing {
     monitor: KarafkaMonitor,
   ) {
     this.tracer = api.trace.getTracer(INSTRUMENTATION_SCOPE);
-    const provider = api.trace.getTracerProvider();
-    this.provider = provider instanceof api.ProxyTracerProvider ? provider : undefined;
-    this.noSdk = new api.ProxyTracerProvider().getDelegate();
     this.unsubscribe = [
       monitor.subscribe('error.occurred', (event) => {
         if (!JOB_ERRORS.has(event.type) || event.topic === undefined) return;
@@ -100,7 +86,7 @@ export class ConsumerTracing {
   ): Promise<T> => {
     const { api } = this;
     // No SDK registered (yet): no span to record or to parent anything; the job runs as it is.
-    if (this.provider?.getDelegate() === this.noSdk) return run();
+    if (!tracingSdkRegistered(api)) return run();
     // Links are given at the start, where samplers see them (and every SDK version takes them).
     const links = messages ? this.producerLinks(messages) : undefined;
     const span = this.tracer.startSpan(

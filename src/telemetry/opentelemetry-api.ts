@@ -21,3 +21,16 @@ export function openTelemetryApi(): OtelApi | undefined {
   }
   return loaded ?? undefined;
 }
+
+let noSdk: unknown;
+
+/**
+ * Whether a tracing SDK is registered. Until one is, the global provider hands out spans that
+ * record nothing, so the work around them (attributes, context, injected headers) is skipped.
+ */
+export function tracingSdkRegistered(api: OtelApi): boolean {
+  const provider = api.trace.getTracerProvider();
+  if (!(provider instanceof api.ProxyTracerProvider)) return true;
+  noSdk ??= new api.ProxyTracerProvider().getDelegate();
+  return provider.getDelegate() !== noSdk;
+}

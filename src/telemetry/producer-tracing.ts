@@ -1,5 +1,5 @@
 import { messagingAttributes, messagingNaming } from './messaging-attributes.js';
-import { INSTRUMENTATION_SCOPE, openTelemetryApi } from './opentelemetry-api.js';
+import { INSTRUMENTATION_SCOPE, openTelemetryApi, tracingSdkRegistered } from './opentelemetry-api.js';
 
 interface Sendable {
   headers?: Record<string, string | Buffer>;
@@ -9,8 +9,8 @@ interface Sendable {
 /**
  * Runs `send` in a `send {topic}` span (kind PRODUCER), child of the active context, and gives it
  * the messages with that span's context injected into their headers (W3C `traceparent`), so the
- * consumer's `process` span links to it. Without `@opentelemetry/api`, or with nothing to
- * propagate (no SDK), `send` gets the messages as they are.
+ * consumer's `process` span links to it. Without `@opentelemetry/api`, or without an SDK, it is
+ * `send` itself: `produceAsync` calls it per message, so nothing is added on that path.
  */
 export function tracedSend<M extends Sendable>(
   messages: M[],
@@ -18,7 +18,7 @@ export function tracedSend<M extends Sendable>(
   send: (messages: M[]) => Promise<void>,
 ): Promise<void> {
   const api = openTelemetryApi();
-  if (!api || messages.length === 0) return send(messages);
+  if (!api || messages.length === 0 || !tracingSdkRegistered(api)) return send(messages);
   const distinct = [...new Set(messages.map(topicOf))];
   const topic = distinct.length === 1 ? distinct[0] : undefined;
   const partitions = new Set(messages.map((message) => message.partition));

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { kafkajsLogging } from '../../src/connection/kafkajs/kafkajs-logger.js';
 import { resolveKarafkaOptions } from '../../src/config/validate-options.js';
 import type { KarafkaLogLevel, KarafkaModuleOptions } from '../../src/config/karafka-options.js';
+import { engineLogger } from '../../src/instrumentation/leveled-logger.js';
 import { KarafkaLoggerListener } from '../../src/instrumentation/logger-listener.js';
 import { KarafkaMonitor } from '../../src/index.js';
 import { CaptureLogger } from '../support/capture-logger.js';
@@ -124,6 +125,31 @@ describe("logLevel: kafkajs's own lines, through kafkajs's real logger", () => {
     expect(capture.lines).toEqual([
       'verbose Request Metadata(key: 3, version: 6) (broker localhost:9092) kafkajs',
       'verbose [Connection] Response GroupCoordinator(key: 10, version: 2) (The coordinator is not available, broker localhost:9092) kafkajs',
+    ]);
+  });
+});
+
+describe("logLevel: the engine's own lines (runner, listeners, partitions)", () => {
+  const say = (options: Partial<KarafkaModuleOptions>) => {
+    const logger = engineLogger('Karafka', resolveKarafkaOptions({ kafka, ...options }));
+    logger.log('consuming orders');
+    logger.warn('cannot connect: refused; retrying in 1000 ms');
+    logger.error('engine failed and will not recover: fenced');
+    return capture.lines.splice(0);
+  };
+
+  it("follow logLevel, and with logging: false keep only the engine's errors, which are never silent", () => {
+    expect(say({})).toEqual([
+      'log consuming orders Karafka',
+      'warn cannot connect: refused; retrying in 1000 ms Karafka',
+      'error engine failed and will not recover: fenced undefined Karafka',
+    ]);
+    expect(say({ logLevel: 'warn' })).toEqual([
+      'warn cannot connect: refused; retrying in 1000 ms Karafka',
+      'error engine failed and will not recover: fenced undefined Karafka',
+    ]);
+    expect(say({ logging: false })).toEqual([
+      'error engine failed and will not recover: fenced undefined Karafka',
     ]);
   });
 });

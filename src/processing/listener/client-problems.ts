@@ -1,6 +1,6 @@
-import type { Logger } from '@nestjs/common';
 import type { KafkaClientError, TopicPartition } from '../../connection/kafka-client.js';
 import type { KarafkaMonitor } from '../../instrumentation/karafka-monitor.js';
+import type { EngineLogger } from '../../instrumentation/leveled-logger.js';
 
 /**
  * What went wrong with one listener's client, as health and diagnostics show it: the last error,
@@ -13,7 +13,7 @@ export class ClientProblems {
   constructor(
     private readonly event: { subscriptionGroup: string; groupId: string },
     private readonly monitor: KarafkaMonitor,
-    private readonly logger: Logger,
+    private readonly logger: EngineLogger,
   ) {}
 
   get missingTopics(): string[] {

@@ -1,4 +1,3 @@
-import type { Logger } from '@nestjs/common';
 import {
   KafkaClientError,
   type ConsumerClient,
@@ -6,6 +5,7 @@ import {
 } from '../../connection/kafka-client.js';
 import { sleep } from '../backoff.js';
 import type { ListenerStates } from './listener-states.js';
+import type { EngineLogger } from '../../instrumentation/leveled-logger.js';
 
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_MAX_MS = 30_000;
@@ -22,7 +22,7 @@ export interface SupervisorDependencies {
   createClient(): ConsumerClient;
   handlers: ConsumerClientHandlers;
   states: ListenerStates;
-  logger: Logger;
+  logger: EngineLogger;
   /** A failed connect, reported (`error.occurred`); the supervisor retries it when retriable. */
   failed(error: KafkaClientError): void;
   /** Retrying cannot help: the listener crashes. */

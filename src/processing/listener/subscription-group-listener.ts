@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import type {
   ConsumerClientHandlers,
   FetchedBatch,
@@ -21,6 +20,7 @@ import { ListenerStates, type ListenerState, type ListenerStatus } from './liste
 import { ClientProblems } from './client-problems.js';
 import { PartitionMap } from './partition-map.js';
 import { ListenerStatistics, partitionStatistics } from './partition-statistics.js';
+import { engineLogger, type EngineLogger } from '../../instrumentation/leveled-logger.js';
 
 export interface ListenerDependencies {
   options: ResolvedKarafkaOptions;
@@ -41,7 +41,7 @@ export interface ListenerDependencies {
  * here; connecting and reconnecting is the supervisor's, ownership the partition map's.
  */
 export class SubscriptionGroupListener {
-  private readonly logger: Logger;
+  private readonly logger: EngineLogger;
   private readonly routes: Map<string, Route>;
   private readonly states = new ListenerStates();
   private readonly partitions: PartitionMap;
@@ -58,7 +58,7 @@ export class SubscriptionGroupListener {
     readonly group: SubscriptionGroup,
     private readonly deps: ListenerDependencies,
   ) {
-    this.logger = new Logger(`Karafka ${group.id}`);
+    this.logger = engineLogger(`Karafka ${group.id}`, deps.options);
     this.eventBase = { subscriptionGroup: group.id, groupId: group.groupId };
     this.routes = new Map(group.routes.map((route) => [route.topic, route]));
     this.problems = new ClientProblems(this.eventBase, deps.monitor, this.logger);

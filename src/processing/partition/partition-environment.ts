@@ -1,4 +1,3 @@
-import type { Logger } from '@nestjs/common';
 import type { ConsumerClient, ProducerClient, TopicPartition } from '../../connection/kafka-client.js';
 import type { LazyConnection } from '../../connection/lazy-connection.js';
 import type { NamingOptions } from '../../config/cluster-names.js';
@@ -9,6 +8,7 @@ import type { JobRegistry } from '../job-registry.js';
 import type { OffsetCommitter } from '../offset-committer.js';
 import type { PrefetchBudget } from '../prefetch-budget.js';
 import type { WorkerPool } from '../worker-pool.js';
+import type { EngineLogger } from '../../instrumentation/leveled-logger.js';
 
 /** What a partition executor is given by its listener: the route, the client, and the engine's shared parts. */
 export interface PartitionEnvironment {
@@ -21,7 +21,7 @@ export interface PartitionEnvironment {
   committer: OffsetCommitter;
   deadLetters: DeadLetterDispatcher;
   budget: PrefetchBudget;
-  logger: Logger;
+  logger: EngineLogger;
   /** Topic naming of what consumer transactions produce. */
   naming: NamingOptions;
   /** The partition's own transactional producer, for consumer transactions; not connected yet. */
