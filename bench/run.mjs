@@ -23,7 +23,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 // karafkaLibrdkafka: (a) on the librdkafka driver; librdkafka: the binding's raw native consume loop.
 // karafkaTraced: (a) with an OpenTelemetry SDK registered (bench/otel-sdk.mjs), exporting nothing.
-const SYSTEMS = ['karafka', 'kafkajs', 'karafkaTraced', 'karafkaLibrdkafka', 'librdkafka', 'microservices', 'java'];
+const SYSTEMS = [
+  'karafka',
+  'kafkajs',
+  'karafkaTraced',
+  'karafkaLibrdkafka',
+  'librdkafka',
+  'microservices',
+  'java',
+];
 const MEASUREMENTS = [...SYSTEMS, 'heap-capped', 'io', 'latency', 'lifecycle', 'partitions', 'produce'];
 /** The produce section's systems and their child modes; the librdkafka ones when the binding loads. */
 const PRODUCERS = {
