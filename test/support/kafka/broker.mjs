@@ -607,7 +607,11 @@ async function startLocked(p, port, log) {
   const tls = generateTls(p.tls);
   writeFileSync(p.properties, serverProperties(port, p, tls));
 
-  const clusterId = randomBytes(16).toString('base64url');
+  // As Kafka's Uuid.randomUuid: an id starting with '-' would be read as an option by the tool
+  // ("argument --cluster-id/-t: expected one argument"), one format in 64.
+  let clusterId;
+  do clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-'));
   const scram = Object.entries(SCRAM_USERS).flatMap(([mechanism, { username, password }]) => [
     '--add-scram',
     `${mechanism}=[name=${username},password=${password}]`,
