@@ -1,5 +1,5 @@
 import { KafkaClientError, withHint } from '../connection/kafka-client.js';
-import { describeClientError } from '../connection/kafkajs/kafkajs-errors.js';
+import { describeClientError } from '../connection/error-hints.js';
 
 type ClientError = Error & { errors?: unknown[] };
 

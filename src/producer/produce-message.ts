@@ -4,7 +4,7 @@ import {
   type ProducedMessage,
   type RawHeaders,
 } from '../connection/kafka-client.js';
-import { describeClientError } from '../connection/kafkajs/kafkajs-errors.js';
+import { describeClientError } from '../connection/error-hints.js';
 
 /** One message to produce. `topic` is written bare: the module's prefix and name mapper apply. */
 export interface ProduceMessage {

@@ -24,7 +24,7 @@ import {
 import { resolveKarafkaOptions } from '../../src/config/validate-options.js';
 import { toKafkajsSettings } from '../../src/connection/kafkajs/kafkajs-settings.js';
 import { cachedTokenProvider, OAUTH_MAX_FAILURES } from '../../src/connection/oauth-bearer.js';
-import { describeClientError } from '../../src/connection/kafkajs/kafkajs-errors.js';
+import { describeClientError } from '../../src/connection/error-hints.js';
 import { buildConsumerGroups } from '../../src/routing/route-builder.js';
 import { configError } from '../support/config-error.js';
 

@@ -1,6 +1,6 @@
 import type { LibrdKafkaError } from '@confluentinc/kafka-javascript';
 import { KafkaClientError } from '../kafka-client.js';
-import { describeClientError, type ClientErrorContext } from '../kafkajs/kafkajs-errors.js';
+import { describeClientError, type ClientErrorContext } from '../error-hints.js';
 import { librdkafkaErrorName } from './librdkafka-binding.js';
 
 /** librdkafka codes by name, for the few this driver acts on (the binding's CODES.ERRORS). */
@@ -38,7 +38,7 @@ type BindingError = Partial<LibrdKafkaError> & { message: string };
 
 /**
  * A librdkafka error as the contract's {@link KafkaClientError}: Kafka's error name as `code`,
- * the troubleshooting hint of the shared table (kafkajs-errors.ts) matched on that name and the
+ * the troubleshooting hint of the shared table (error-hints.ts) matched on that name and the
  * message. `unknownIsRetriable` says what an error of no known cause is.
  */
 export function toKafkaClientError(
