@@ -67,7 +67,7 @@ export class KarafkaAdmin implements OnApplicationShutdown {
     return this.run('cluster info', (admin) => admin.clusterInfo());
   }
 
-  /** Creates a topic; `config` holds Kafka topic configs such as `retention.ms`. */
+  /** Creates a topic, resolving once every partition has a leader; `config` holds Kafka topic configs such as `retention.ms`. */
   async createTopic(
     name: string,
     partitions: number,
@@ -88,7 +88,7 @@ export class KarafkaAdmin implements OnApplicationShutdown {
     await this.run(`delete topic ${topic}`, (admin) => admin.deleteTopics([topic]));
   }
 
-  /** Grows a topic to `count` partitions. */
+  /** Grows a topic to `count` partitions, resolving once each has a leader. */
   async createPartitions(name: string, count: number): Promise<void> {
     const topic = this.topic(name);
     await this.run(`create partitions of ${topic}`, (admin) => admin.createPartitions(topic, count));

@@ -285,8 +285,10 @@ export interface AdminClient {
   disconnect(): Promise<void>;
   clusterInfo(): Promise<ClusterInfo>;
   listTopics(): Promise<string[]>;
+  /** Resolves once every partition of each topic shows in the metadata with a leader. */
   createTopics(topics: TopicSpec[]): Promise<void>;
   deleteTopics(names: string[]): Promise<void>;
+  /** Resolves once the metadata shows `count` partitions, each with a leader. */
   createPartitions(name: string, count: number): Promise<void>;
   partitions(name: string): Promise<PartitionInfo[]>;
   watermarks(name: string): Promise<Watermarks[]>;

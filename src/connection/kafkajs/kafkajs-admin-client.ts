@@ -11,9 +11,10 @@ import type {
   Watermarks,
 } from '../kafka-client.js';
 import { lastOffsetToRead } from '../admin-read.js';
+import { untilPartitionsLed } from '../partitions-ready.js';
 import type { KafkajsSettings } from './kafkajs-settings.js';
 
-const READ_TIMEOUT_MS = 30_000;
+const TIMEOUT_MS = 30_000;
 
 export class KafkajsAdminClient implements AdminClient {
   private readonly kafka: Kafka;
@@ -67,6 +68,7 @@ export class KafkajsAdminClient implements AdminClient {
 
   async createPartitions(name: string, count: number): Promise<void> {
     await this.admin.createPartitions({ topicPartitions: [{ topic: name, count }] });
+    await untilPartitionsLed(name, count, () => this.partitions(name), TIMEOUT_MS);
   }
 
   async partitions(name: string): Promise<PartitionInfo[]> {
@@ -137,10 +139,10 @@ export class KafkajsAdminClient implements AdminClient {
           () =>
             reject(
               new Error(
-                `reading ${topic}/${partition} from ${offset}: only ${messages.length} of up to ${count} messages within ${READ_TIMEOUT_MS} ms`,
+                `reading ${topic}/${partition} from ${offset}: only ${messages.length} of up to ${count} messages within ${TIMEOUT_MS} ms`,
               ),
             ),
-          READ_TIMEOUT_MS,
+          TIMEOUT_MS,
         );
         const fail = (error: Error) => {
           clearTimeout(timer);

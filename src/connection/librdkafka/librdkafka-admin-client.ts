@@ -10,6 +10,7 @@ import type {
   Watermarks,
 } from '../kafka-client.js';
 import { lastOffsetToRead } from '../admin-read.js';
+import { untilPartitionsLed } from '../partitions-ready.js';
 import {
   librdkafkaBinding,
   nativeConsumer,
@@ -115,6 +116,7 @@ export class LibrdkafkaAdminClient implements AdminClient {
           ),
         name,
       );
+      await untilPartitionsLed(name, partitions, () => this.partitions(name), TIMEOUT_MS);
     }
   }
 
@@ -125,6 +127,7 @@ export class LibrdkafkaAdminClient implements AdminClient {
 
   async createPartitions(name: string, count: number): Promise<void> {
     await this.call<void>((done) => this.admin!.createPartitions(name, count, TIMEOUT_MS, done), name);
+    await untilPartitionsLed(name, count, () => this.partitions(name), TIMEOUT_MS);
   }
 
   async partitions(name: string): Promise<PartitionInfo[]> {
