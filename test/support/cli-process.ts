@@ -49,7 +49,8 @@ const runs: Run[] = [];
  */
 export function useCliProcesses(): void {
   beforeAll(() => {
-    if (distIsStale()) execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root });
+    // The package's build script, not tsc alone: it also makes the bin executable, as `npx karafka` needs.
+    if (distIsStale()) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe' });
     execFileSync(process.execPath, [tsc, '-p', 'test/fixtures/cli-app/tsconfig.json'], { cwd: root });
   }, 120_000);
   afterEach(() => {
