@@ -592,14 +592,25 @@ try {
   }
 
   if (values['cpu-prof']) {
-    const dir = join(here, 'results', 'profiles');
-    log(`profiling (a) into ${dir} (not counted)`);
-    await attempt('cpu-prof', () =>
-      child(
-        { MODE: 'karafka', TOPIC: topic, GROUP_ID: name('karafka-profiled'), EXPECTED: String(MESSAGES) },
-        { execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`] },
-      ),
-    );
+    // (a) and (a) with the SDK, side by side: what tracing costs shows in the difference.
+    for (const [system, folder] of [
+      ['karafka', 'profiles'],
+      ['karafkaTraced', 'profiles-traced'],
+    ]) {
+      const dir = join(here, 'results', folder);
+      log(`profiling ${system} into ${dir} (not counted)`);
+      await attempt(`cpu-prof ${system}`, () =>
+        child(
+          {
+            ...systemEnv(system),
+            TOPIC: topic,
+            GROUP_ID: name(`${system}-profiled`),
+            EXPECTED: String(MESSAGES),
+          },
+          { execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`] },
+        ),
+      );
+    }
   }
 
   if (!skip.has('heap-capped')) {

@@ -4,6 +4,8 @@ import type {
   Counter,
   Histogram,
   Meter,
+  ObservableCallback,
+  ObservableCounter,
   ObservableGauge,
 } from '@opentelemetry/api';
 import type {
@@ -30,13 +32,15 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
 export class ConsumerMetrics implements FigureSink {
   private readonly meter: Meter;
   private readonly duration: Histogram;
-  private readonly consumedMessages: Counter;
+  private readonly consumedMessages: ObservableCounter;
+  private readonly observeConsumed: ObservableCallback;
   private readonly errors: Counter;
   private readonly retries: Counter;
   private readonly deadLetters: Counter;
   private readonly lagGauges: ObservableGauge[];
   private readonly observeLag: BatchObservableCallback;
-  private readonly attributes = new Map<string, Attributes>();
+  /** Per partition: its attributes, built once, and the messages consumed there, read at collection. */
+  private readonly partitions = new Map<string, { attributes: Attributes; consumed: number }>();
 
   constructor(api: OtelApi, lag: ConsumerLag) {
     const meter = (this.meter = api.metrics.getMeter(INSTRUMENTATION_SCOPE));
@@ -45,10 +49,15 @@ export class ConsumerMetrics implements FigureSink {
       description: 'Duration of consume() on a batch',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
-    this.consumedMessages = meter.createCounter('messaging.client.consumed.messages', {
+    // Observed from the partitions' totals at collection: one SDK record per batch (the duration), not two.
+    this.consumedMessages = meter.createObservableCounter('messaging.client.consumed.messages', {
       unit: '{message}',
       description: 'Messages consume() processed',
     });
+    this.observeConsumed = (result) => {
+      for (const { attributes, consumed } of this.partitions.values()) result.observe(consumed, attributes);
+    };
+    this.consumedMessages.addCallback(this.observeConsumed);
     this.errors = meter.createCounter('messaging.karafka.errors', {
       unit: '{error}',
       description: "Errors the engine reported (error.occurred), by Karafka's error type",
@@ -86,44 +95,50 @@ export class ConsumerMetrics implements FigureSink {
   }
 
   close(): void {
+    this.consumedMessages.removeCallback(this.observeConsumed);
     this.meter.removeBatchObservableCallback(this.observeLag, this.lagGauges);
   }
 
   consumed(event: JobDoneEvent): void {
-    const attributes = this.partitionAttributes(event);
-    this.duration.record(event.durationMs / 1000, attributes);
-    this.consumedMessages.add(event.size ?? 0, attributes);
+    const partition = this.partition(event);
+    this.duration.record(event.durationMs / 1000, partition.attributes);
+    partition.consumed += event.size ?? 0;
   }
 
   failed(event: ErrorEvent): void {
     this.errors.add(1, {
       ...(event.topic === undefined || event.groupId === undefined || event.partition === undefined
         ? { 'messaging.system': 'kafka' }
-        : this.partitionAttributes(event as PartitionEvent)),
+        : this.partition(event as PartitionEvent).attributes),
       'error.type': event.error.name,
       'karafka.error.type': event.type,
     });
   }
 
   retried(event: RetryEvent): void {
-    this.retries.add(1, this.partitionAttributes(event));
+    this.retries.add(1, this.partition(event).attributes);
   }
 
   deadLettered(event: DeadLetterEvent): void {
     this.deadLetters.add(1, {
-      ...this.partitionAttributes(event),
+      ...this.partition(event).attributes,
       'karafka.dead_letter_topic': event.deadLetterTopic,
     });
   }
 
-  /** A partition's attributes, built once: they are recorded once per batch. */
-  private partitionAttributes({ groupId, topic, partition }: PartitionEvent): Attributes {
+  private partition({ groupId, topic, partition }: PartitionEvent): {
+    attributes: Attributes;
+    consumed: number;
+  } {
     const key = `${groupId}\u0000${topic}\u0000${partition}`;
-    let attributes = this.attributes.get(key);
-    if (!attributes) {
-      attributes = metricAttributes({ operation: 'process', topic, partition, groupId });
-      this.attributes.set(key, attributes);
+    let entry = this.partitions.get(key);
+    if (!entry) {
+      entry = {
+        attributes: metricAttributes({ operation: 'process', topic, partition, groupId }),
+        consumed: 0,
+      };
+      this.partitions.set(key, entry);
     }
-    return attributes;
+    return entry;
   }
 }

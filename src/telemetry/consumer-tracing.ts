@@ -1,8 +1,8 @@
-import type { Context, Link, Span, TextMapGetter, Tracer } from '@opentelemetry/api';
+import type { Attributes, Context, Link, Span, SpanKind, TextMapGetter, Tracer } from '@opentelemetry/api';
 import type { RawHeaders, RawMessage } from '../connection/kafka-client.js';
 import type { ErrorEvent, JobKind, PartitionEvent } from '../instrumentation/karafka-events.js';
 import type { KarafkaMonitor } from '../instrumentation/karafka-monitor.js';
-import { messagingAttributes, type MessagingNaming } from './messaging-attributes.js';
+import { countAttributes, placeAttributes, type MessagingNaming } from './messaging-attributes.js';
 import { INSTRUMENTATION_SCOPE, tracingSdkRegistered, type OtelApi } from './opentelemetry-api.js';
 
 /** Reads W3C trace context from Kafka headers (Buffers, strings, or repeated headers). */
@@ -27,6 +27,20 @@ function partitionKey(event: Pick<PartitionEvent, 'subscriptionGroup' | 'topic' 
   return `${event.subscriptionGroup}\u0000${event.topic}\u0000${event.partition}`;
 }
 
+/** The name and attributes every span of one job kind on one partition starts with. */
+interface SpanBase {
+  name: string;
+  kind: SpanKind;
+  attributes: Attributes;
+}
+
+/** True when `headers` carry one of the propagator's fields (a loop: it runs for every message). */
+function carriesContext(headers: RawHeaders | undefined, fields: readonly string[]): boolean {
+  if (!headers) return false;
+  for (const field of fields) if (headers[field] !== undefined) return true;
+  return false;
+}
+
 /**
  * A span around every consumer job: `process {topic}` (kind CONSUMER) around a batch, linked to
  * the producer context of each message, and `revoked {topic}` / `shutdown {topic}` around the
@@ -38,6 +52,8 @@ export class ConsumerTracing {
   private readonly tracer: Tracer;
   /** The span of the job in flight, per partition (one job at a time per partition). */
   private readonly active = new Map<string, Span>();
+  /** Built once per partition and job kind: the same for every batch. */
+  private readonly bases = new Map<string, SpanBase>();
   private readonly unsubscribe: (() => void)[];
 
   constructor(
@@ -89,36 +105,28 @@ export class ConsumerTracing {
     if (!tracingSdkRegistered(api)) return run();
     // Links are given at the start, where samplers see them (and every SDK version takes them).
     const links = messages ? this.producerLinks(messages) : undefined;
+    const key = partitionKey(event);
+    const base = this.base(key, event, job);
     const span = this.tracer.startSpan(
-      `${job === 'consume' ? 'process' : job} ${event.topic}`,
+      base.name,
       {
-        kind: job === 'consume' ? api.SpanKind.CONSUMER : api.SpanKind.INTERNAL,
-        attributes: {
-          ...messagingAttributes(this.naming, {
-            operation: 'process',
-            topic: event.topic,
-            partition: event.partition,
-            groupId: event.groupId,
-            count: messages?.length ?? 0,
-            offset: messages?.[0]?.offset,
-          }),
-          'karafka.job': job,
-          'karafka.consumer.class': event.consumerClass,
-        },
+        kind: base.kind,
+        attributes: messages
+          ? {
+              ...base.attributes,
+              ...countAttributes(this.naming, messages.length, messages[0].offset),
+              'karafka.attempt': attempt,
+              'karafka.batch.first_offset': messages[0].offset,
+              'karafka.batch.last_offset': messages[messages.length - 1].offset,
+            }
+          : base.attributes,
         links,
       },
       // A root: the engine's fetch loop carries no request's context; messages are linked.
       api.ROOT_CONTEXT,
     );
-    if (messages && span.isRecording()) {
-      span.setAttributes({
-        'karafka.attempt': attempt,
-        'karafka.batch.first_offset': messages[0].offset,
-        'karafka.batch.last_offset': messages[messages.length - 1].offset,
-      });
-      if (attempt > 1) span.addEvent('consumer.consuming.retry', { 'karafka.attempt': attempt });
-    }
-    const key = partitionKey(event);
+    if (attempt > 1 && span.isRecording())
+      span.addEvent('consumer.consuming.retry', { 'karafka.attempt': attempt });
     this.active.set(key, span);
     try {
       return await api.context.with(api.trace.setSpan(api.ROOT_CONTEXT, span), run);
@@ -127,6 +135,25 @@ export class ConsumerTracing {
       span.end();
     }
   };
+
+  private base(key: string, event: PartitionEvent, job: JobKind): SpanBase {
+    const baseKey = `${key}\u0000${job}`;
+    let base = this.bases.get(baseKey);
+    if (!base) {
+      const { topic, partition, groupId } = event;
+      base = {
+        name: `${job === 'consume' ? 'process' : job} ${topic}`,
+        kind: job === 'consume' ? this.api.SpanKind.CONSUMER : this.api.SpanKind.INTERNAL,
+        attributes: {
+          ...placeAttributes(this.naming, { operation: 'process', topic, partition, groupId }),
+          'karafka.job': job,
+          'karafka.consumer.class': event.consumerClass,
+        },
+      };
+      this.bases.set(baseKey, base);
+    }
+    return base;
+  }
 
   /**
    * One link per message that carries a valid producer context (W3C `traceparent` with the usual
@@ -139,9 +166,8 @@ export class ConsumerTracing {
     const fields = api.propagation.fields();
     if (fields.length === 0) return links;
     for (const message of messages) {
-      const { headers } = message;
-      if (!headers || !fields.some((field) => headers[field] !== undefined)) continue;
-      const extracted: Context = api.propagation.extract(api.ROOT_CONTEXT, headers, headerGetter);
+      if (!carriesContext(message.headers, fields)) continue;
+      const extracted: Context = api.propagation.extract(api.ROOT_CONTEXT, message.headers!, headerGetter);
       const context = api.trace.getSpanContext(extracted);
       if (context && api.isSpanContextValid(context)) {
         links.push({ context, attributes: { 'messaging.kafka.offset': message.offset } });

@@ -17,11 +17,15 @@ export function messagingNaming(optIn = process.env.OTEL_SEMCONV_STABILITY_OPT_I
 }
 
 /** Where a consumer or producer operation took place. */
-export interface MessagingScope {
+export interface MessagingPlace {
   operation: 'process' | 'send';
   topic?: string;
   partition?: number;
   groupId?: string;
+}
+
+/** Where an operation took place, and the messages it covers. */
+export interface MessagingScope extends MessagingPlace {
   /** The messages the operation covers. */
   count: number;
   /** The offset of the one message, when it covers one. */
@@ -30,7 +34,12 @@ export interface MessagingScope {
 
 /** Span and metric attributes of one operation. */
 export function messagingAttributes(naming: MessagingNaming, scope: MessagingScope): Attributes {
-  const { operation, topic, partition, groupId, count, offset } = scope;
+  return { ...placeAttributes(naming, scope), ...countAttributes(naming, scope.count, scope.offset) };
+}
+
+/** The attributes of where an operation took place: the same for every batch of a partition. */
+export function placeAttributes(naming: MessagingNaming, place: MessagingPlace): Attributes {
+  const { operation, topic, partition, groupId } = place;
   const attributes: Attributes = {
     'messaging.system': 'kafka',
     'messaging.operation.type': operation,
@@ -39,18 +48,28 @@ export function messagingAttributes(naming: MessagingNaming, scope: MessagingSco
   if (topic !== undefined) attributes['messaging.destination.name'] = topic;
   if (partition !== undefined) attributes['messaging.destination.partition.id'] = String(partition);
   if (groupId !== undefined) attributes['messaging.consumer.group.name'] = groupId;
-  if (count > 1) attributes['messaging.batch.message_count'] = count;
-  if (count === 1 && offset !== undefined) attributes['messaging.kafka.offset'] = offset;
   if (naming.old) {
     attributes['messaging.operation'] = operation === 'send' ? 'publish' : operation;
     if (partition !== undefined) attributes['messaging.kafka.destination.partition'] = partition;
     if (groupId !== undefined) attributes['messaging.kafka.consumer.group'] = groupId;
-    if (count === 1 && offset !== undefined) attributes['messaging.kafka.message.offset'] = offset;
   }
   return attributes;
 }
 
-/** The attributes a metric point carries: the scope without per-message detail. */
-export function metricAttributes(scope: Omit<MessagingScope, 'count' | 'offset'>): Attributes {
-  return messagingAttributes({ old: false }, { ...scope, count: 0 });
+/** The attributes of the messages an operation covers: their count, or the one message's offset. */
+export function countAttributes(
+  naming: MessagingNaming,
+  count: number,
+  offset: number | undefined,
+): Attributes {
+  if (count > 1) return { 'messaging.batch.message_count': count };
+  if (count !== 1 || offset === undefined) return {};
+  return naming.old
+    ? { 'messaging.kafka.offset': offset, 'messaging.kafka.message.offset': offset }
+    : { 'messaging.kafka.offset': offset };
+}
+
+/** The attributes a metric point carries: the place, without per-message detail. */
+export function metricAttributes(place: MessagingPlace): Attributes {
+  return placeAttributes({ old: false }, place);
 }
