@@ -76,12 +76,15 @@ function checkToken(
  * producer): a token is reused until 80% of its lifetime passed, then fetched again. Every
  * refresh emits `oauthbearer.token_refresh`; a failure emits `error.occurred` and, while the
  * previous token is still valid, keeps using it (as librdkafka does); with none left it rejects
- * with {@link OAuthTokenError}, which the client sees as a failed authentication.
+ * with {@link OAuthTokenError}, which the client sees as a failed authentication. Once
+ * exhausted, it rejects with that error at once and calls the provider no more: the engine has
+ * given up, and a client still closing (or the DLQ producer) must not keep calling a broken endpoint.
  */
 export function cachedTokenProvider(oauth: OAuthOptions, monitor: KarafkaMonitor): () => Promise<OAuthToken> {
   let current: { token: OAuthToken; refreshAt: number; expiresAt: number } | undefined;
   let failures = 0;
   let inFlight: Promise<OAuthToken> | undefined;
+  let exhausted: OAuthTokenError | undefined;
   const refresh = async (): Promise<OAuthToken> => {
     try {
       const now = Date.now();
@@ -105,10 +108,12 @@ export function cachedTokenProvider(oauth: OAuthOptions, monitor: KarafkaMonitor
         hint: 'check oauth.tokenProvider: its credentials and the token endpoint it calls',
       });
       if (current && Date.now() < current.expiresAt) return current.token;
+      if (failure.exhausted) exhausted = failure;
       throw failure;
     }
   };
   return () => {
+    if (exhausted) return Promise.reject(exhausted);
     if (current && Date.now() < current.refreshAt) return Promise.resolve(current.token);
     // One refresh at a time: brokers connecting together share it.
     inFlight ??= refresh().finally(() => (inFlight = undefined));

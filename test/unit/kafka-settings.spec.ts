@@ -502,8 +502,8 @@ describe('OAuth token provider', () => {
     }
   });
 
-  it('reports each failure as error.occurred and gives up after consecutive failures', async () => {
-    const { provide, events } = harness([
+  it('reports each failure as error.occurred, gives up after consecutive failures, and calls the provider no more', async () => {
+    const { provide, events, calls } = harness([
       () => {
         throw new Error('token endpoint down');
       },
@@ -522,6 +522,11 @@ describe('OAuth token provider', () => {
     }
     expect(events.filter((e) => e.name === 'error.occurred')).toHaveLength(OAUTH_MAX_FAILURES);
     expect(events[0].payload).toMatchObject({ type: 'oauthbearer.token_refresh.error', fatal: false });
+    // A client still closing asks again (librdkafka's refresh callback did, once, in CI): the same error, no call.
+    const again = await provide().catch((e: unknown) => e);
+    expect((again as OAuthTokenError).exhausted).toBe(true);
+    expect(calls()).toBe(OAUTH_MAX_FAILURES);
+    expect(events.filter((e) => e.name === 'error.occurred')).toHaveLength(OAUTH_MAX_FAILURES);
   });
 
   it('keeps the previous token while it is valid when a refresh fails, and refuses malformed tokens', async () => {
