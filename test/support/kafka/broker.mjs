@@ -576,6 +576,31 @@ async function waitReady(pid, port, p, timeoutMs) {
   return true;
 }
 
+/**
+ * Waits until the group coordinator serves groups. The first group request creates
+ * __consumer_offsets, and until its partitions are loaded every group request is answered "the
+ * coordinator is loading": a retriable error, but one the first spec to join a group would see.
+ */
+async function waitGroupCoordinator(brokers, timeoutMs) {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const admin = new Kafka({ clientId: 'harness', brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        await admin.fetchOffsets({ groupId: 'harness-ready' });
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(200);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 async function startLocked(p, port, log) {
   const state = readState(p);
   if (state && isOurBroker(state.pid, p) && existsSync(p.connectionFile)) {
@@ -672,6 +697,7 @@ async function startLocked(p, port, log) {
       `the Kafka broker did not answer on port ${port.plaintext} within ${READY_TIMEOUT_MS / 1000} s. ${lastLines}`,
     );
   }
+  await waitGroupCoordinator(info.brokers, READY_TIMEOUT_MS);
   log(`Kafka ${info.version} ready in ${Date.now() - started} ms (pid ${child.pid})`);
   return { ...info, pid: child.pid, startedByUs: true };
 }
