@@ -38,7 +38,7 @@ export class PartitionMap {
   }
 
   owns(partition: TopicPartition): boolean {
-    return this.executors.get(key(partition))?.owned ?? false;
+    return this.executors.get(key(partition))?.isRevoked() === false;
   }
 
   revoked(partitions: TopicPartition[]): void {

@@ -241,7 +241,6 @@ export class SubscriptionGroupListener {
         committer: this.committer,
         deadLetters: this.deps.deadLetters,
         budget: this.deps.budget,
-        logger: this.logger,
         naming: this.deps.options,
         transactionalProducer: (tp) => this.deps.transactions.forPartition(route.kafka, route.groupId, tp),
       },

@@ -8,7 +8,6 @@ import type { JobRegistry } from '../job-registry.js';
 import type { OffsetCommitter } from '../offset-committer.js';
 import type { PrefetchBudget } from '../prefetch-budget.js';
 import type { WorkerPool } from '../worker-pool.js';
-import type { EngineLogger } from '../../instrumentation/leveled-logger.js';
 
 /** What a partition executor is given by its listener: the route, the client, and the engine's shared parts. */
 export interface PartitionEnvironment {
@@ -21,7 +20,6 @@ export interface PartitionEnvironment {
   committer: OffsetCommitter;
   deadLetters: DeadLetterDispatcher;
   budget: PrefetchBudget;
-  logger: EngineLogger;
   /** Topic naming of what consumer transactions produce. */
   naming: NamingOptions;
   /** The partition's own transactional producer, for consumer transactions; not connected yet. */

@@ -61,17 +61,8 @@ export class PartitionExecutor implements ContextOwner {
     return { offset: this.position.next, highWatermark: this.position.highWatermark };
   }
 
-  /** Whether marks of this partition may be committed now. */
-  get owned(): boolean {
-    return !this.suspended && !this.retired;
-  }
-
   accept(batch: FetchedBatch): void {
     if (this.closed || this.suspended || this.backoff.paused) return;
-    if (batch.resetFrom !== undefined)
-      this.env.logger.warn(
-        `${this.topic}/${this.partition}: offset ${batch.resetFrom} is out of range; the client reset it to ${batch.messages[0].offset} (initialOffset / auto.offset.reset)`,
-      );
     const messages = this.position.admit(batch);
     if (messages.length === 0) return;
     this.consumer.received = true;
@@ -109,6 +100,7 @@ export class PartitionExecutor implements ContextOwner {
     if (this.backoff.cancel()) this.refetch();
   }
 
+  /** Revoked for now or for good: its marks may not be committed. */
   isRevoked(): boolean {
     return this.retired || this.suspended;
   }
